@@ -215,7 +215,7 @@ enum remus_stats_attr {
 #define REMUS_F_GET_MASK	(REMUS_F_EPOCHS)
 
 /* GET replies list at most this many epochs; the rest is in the totals. */
-#define REMUS_EPOCHS_MAX	256
+#define REMUS_EPOCHS_MAX	64
 
 enum remus_mode {
 	REMUS_MODE_BUFFER,	/* hold output until its epoch is released */
