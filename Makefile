@@ -14,7 +14,7 @@ CFLAGS ?= -O2 -g
 WERROR ?=
 XCFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
-	-D_GNU_SOURCE -MMD -MP -Iinclude -Ilib $(if $(WERROR),-Werror)
+	-D_GNU_SOURCE -MMD -MP -Iinclude/uapi -Ilib $(if $(WERROR),-Werror)
 
 # Libraries the userspace needs, by pkg-config name.
 PKGS := libmnl libnl-3.0 libnl-route-3.0 libsodium zlib liblz4 libzstd
