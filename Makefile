@@ -23,6 +23,8 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 all: module userspace
 
+LIBREMUS := $(O)/libremus.a
+
 # Fragments add to these.
 LIB_SRCS :=
 PROGS :=
@@ -36,7 +38,6 @@ include selftests/selftests.mk
 -include bench/bench.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
-LIBREMUS := $(O)/libremus.a
 
 userspace: $(PROGS) $(TEST_PROGS)
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # remusd and remusctl, each from daemon/<prog>*.c.
-PROGS += $(O)/remusd $(O)/remusctl
-
 REMUSD_SRCS := $(wildcard daemon/remusd*.c)
+PROGS += $(if $(REMUSD_SRCS),$(O)/remusd) $(O)/remusctl
+
 REMUSCTL_SRCS := $(wildcard daemon/remusctl*.c)
 REMUSD_OBJS := $(REMUSD_SRCS:%.c=$(O)/%.o)
 REMUSCTL_OBJS := $(REMUSCTL_SRCS:%.c=$(O)/%.o)
