@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for scenarios running in the test dom0 (sourced by /init and by
+# each /xt/scenarios/*.sh). TAP is written to fd 3.
+
+XT_GUEST_IP=10.0.0.10
+XT_CLIENT_IP=10.0.0.2
+XT_BRIDGE_IP=10.0.0.1
+XT_PORT=5000
+XT_TESTNO=0
+
+xt_now() { cut -d' ' -f1 /proc/uptime; }
+xt_log() { echo "# $*" >&3; echo "xt: $*" >&2; }
+xt_ok() { XT_TESTNO=$((XT_TESTNO + 1)); echo "ok $XT_TESTNO - $*" >&3; }
+xt_nok() { XT_TESTNO=$((XT_TESTNO + 1)); echo "not ok $XT_TESTNO - $*" >&3; XT_FAILED=1; }
+xt_check() { local what=$1; shift; if "$@"; then xt_ok "$what"; else xt_nok "$what"; fi; }
+xt_end_fail() { echo "XT-END-FAIL" >&3; exec 3>&-; sync; poweroff -f; }
+# xt_result KEY VALUE: a measurement, on the TAP port as a comment the host collects.
+xt_result() { echo "# RESULT $1 $2" >&3; }
+
+# xt_wait SECONDS CMD...: poll CMD every 0.2 s until it succeeds.
+xt_wait()
+{
+	local deadline
+	deadline=$(awk -v n="$(xt_now)" -v d="$1" 'BEGIN { print n + d }')
+	shift
+	until "$@" 2>/dev/null; do
+		awk -v n="$(xt_now)" -v d="$deadline" 'BEGIN { exit !(n > d) }' && return 1
+		sleep 0.2
+	done
+}
+
+xt_boot_toolstack()
+{
+	local ko args
+	while read -r ko args; do
+		# shellcheck disable=SC2086
+		insmod "$ko" $args || xt_log "insmod $ko failed"
+	done </etc/modules.order
+	mount -t xenfs xenfs /proc/xen || return 1
+	XENSTORED_ROOTDIR=/run/xenstored xenstored --pid-file /run/xenstored.pid || return 1
+	xt_wait 20 xenstore-read -s / >/dev/null || return 1
+	xen-init-dom0 >/dev/null || return 1
+	xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid || return 1
+	xl info >/tmp/xl-info 2>&1 || { cat /tmp/xl-info >&2; return 1; }
+}
+
+# The guests' network: bridge xenbr0 (10.0.0.1) in dom0; the client lives in
+# netns "client" behind a veth on that bridge (10.0.0.2).
+xt_net_setup()
+{
+	ip link set lo up
+	ip link add xenbr0 type bridge forward_delay 0 stp_state 0 || return 1
+	ip addr add $XT_BRIDGE_IP/24 dev xenbr0
+	ip link set xenbr0 up
+	ip netns add client || return 1
+	ip link add vclient type veth peer name eth0 netns client || return 1
+	ip link set vclient master xenbr0 up
+	ip -n client link set lo up
+	ip -n client addr add $XT_CLIENT_IP/24 dev eth0
+	ip -n client link set eth0 up
+}
+
+# xt_guest_cfg NAME [KEY=VALUE...]: write /run/NAME.cfg for a PVH test guest.
+xt_guest_cfg()
+{
+	local name=$1; shift
+	local mem=${XT_GUEST_MEM:-128} period=${XT_GUEST_PERIOD:-10}
+	truncate -s 8M "/run/$name.img"
+	cat >"/run/$name.cfg" <<EOC
+name = "$name"
+type = "pvh"
+kernel = "/xt/guest/vmlinux"
+ramdisk = "/xt/guest/initrd.cpio.gz"
+extra = "console=hvc0 quiet seq.ip=$XT_GUEST_IP/24 seq.dst=$XT_CLIENT_IP seq.port=$XT_PORT seq.period=$period"
+memory = $mem
+maxmem = $mem
+vcpus = 1
+tsc_mode = "native"
+on_crash = "preserve"
+vif = [ 'mac=00:16:3e:00:00:0a,bridge=xenbr0' ]
+disk = [ 'format=raw,vdev=xvda,access=rw,target=/run/$name.img' ]
+EOC
+	local kv
+	for kv in "$@"; do echo "$kv" >>"/run/$name.cfg"; done
+}
+
+xt_console_log() { echo "/var/log/xen/console/guest-$1.log"; }
+
+# xt_last_tick NAME: the newest tick number in the guest's console log.
+xt_last_tick()
+{
+	sed -n 's/^tick \([0-9]*\) .*/\1/p' "$(xt_console_log "$1")" 2>/dev/null | tail -n 1
+}
+
+# xt_ticking NAME N: true when NAME has printed at least N ticks.
+xt_ticking()
+{
+	local t
+	t=$(xt_last_tick "$1")
+	[ -n "$t" ] && [ "$t" -ge "$2" ]
+}
+
+# xt_domid NAME: the domain id, or nothing.
+xt_domid() { xl domid "$1" 2>/dev/null; }
+
+# xt_sink_start: the client in its netns, logging to /run/sink.log.
+xt_sink_start()
+{
+	ip netns exec client /xt/bin/seqsink $XT_PORT >/run/sink.log 2>&1 &
+	XT_SINK_PID=$!
+}
+
+xt_sink_stop()
+{
+	[ -n "$XT_SINK_PID" ] || return 0
+	kill -TERM "$XT_SINK_PID" 2>/dev/null
+	wait "$XT_SINK_PID" 2>/dev/null
+	XT_SINK_PID=
+}
+
+# xt_sink_packets: datagrams the client has had so far (SIGUSR1 summary).
+xt_sink_summary()
+{
+	kill -USR1 "$XT_SINK_PID" 2>/dev/null
+	sleep 0.3
+	grep '^summary' /run/sink.log | tail -n 1
+}
+
+# xt_dump FILE...: copy files to the TAP port as comments (for the host log).
+xt_dump()
+{
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		echo "# ---- $f" >&3
+		sed 's/^/# | /' "$f" >&3
+	done
+}

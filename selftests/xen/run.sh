@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot Xen + dom0 in qemu TCG and run one scenario from /init.
+#   run.sh [-t SECONDS] [-n] SCENARIO [ARG...]
+# -t bounds the whole run (default 600), -n skips the rebuild.
+# Logs go to build/xen/logs/SCENARIO/{console,tap}.log; TAP is echoed.
+# Exit 0 only when the end marker says OK and no test failed.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+limit=600 rebuild=1
+while getopts t:n o; do
+	case $o in
+	t) limit=$OPTARG ;;
+	n) rebuild=0 ;;
+	*) echo "usage: run.sh [-t SECONDS] [-n] SCENARIO [ARG...]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || { echo "usage: run.sh [-t SECONDS] [-n] SCENARIO [ARG...]" >&2; exit 2; }
+scenario=$1; shift
+args=$(IFS=:; echo "$*")
+
+[ $rebuild -eq 0 ] || "$XT_SRC/build.sh" >/dev/null
+[ -x "$XT_SRC/scenarios/$scenario.sh" ] || xt_die "no scenario $scenario"
+
+logs=$XT_OUT/logs/$scenario
+mkdir -p "$logs"
+: >"$logs/console.log"
+: >"$logs/tap.log"
+
+# One nested Xen at a time on this machine.
+exec 9>"$XT_OUT/.qemu.lock"
+flock -w "$limit" 9 || xt_die "another test VM holds $XT_OUT/.qemu.lock"
+
+xen_args="console=com1 com1=115200 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all noreboot ${XT_XEN_ARGS:-}"
+dom0_args="console=hvc0 earlyprintk=xen ${XT_DOM0_ARGS:-quiet} 8250.nr_uarts=2 xt.scenario=$scenario${args:+ xt.args=$args}"
+# A comma inside a module's command line must be doubled for qemu.
+dom0_args=${dom0_args//,/,,}
+
+start=$(date +%s.%N)
+timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt \
+	-m 3072 -smp 2 -nodefaults -no-user-config -display none -monitor none -no-reboot \
+	-serial "file:$logs/console.log" -serial "file:$logs/tap.log" \
+	-kernel "$XT_OUT/xen" -append "$xen_args" \
+	-initrd "$XT_OUT/vmlinux $dom0_args,$XT_OUT/dom0.cpio" &
+qemu=$!
+trap 'kill $qemu 2>/dev/null || true' EXIT
+
+# Xen may halt rather than power off: stop qemu ourselves at the marker.
+while kill -0 $qemu 2>/dev/null; do
+	grep -q '^XT-END' "$logs/tap.log" && break
+	sleep 0.5
+done
+sleep 0.5
+kill $qemu 2>/dev/null || true
+wait $qemu 2>/dev/null || true
+trap - EXIT
+end=$(date +%s.%N)
+
+tr -d '\r' <"$logs/tap.log" >"$logs/tap.txt"
+cat "$logs/tap.txt"
+printf '# wall %.1f s\n' "$(echo "$end - $start" | bc)"
+if ! grep -q '^XT-END' "$logs/tap.txt"; then
+	echo "# no end marker (timeout ${limit}s, crash or hang): tail of the console:"
+	tail -n 30 "$logs/console.log" | tr -d '\r' | sed 's/^/# | /'
+	exit 1
+fi
+grep -q '^XT-END-OK' "$logs/tap.txt" && ! grep -q '^not ok' "$logs/tap.txt"
