@@ -1,2 +1,29 @@
 # SPDX-License-Identifier: GPL-2.0
 # The proc backend's guest side: libremus-guest and the demo guest.
+#
+# libremus-guest.a carries lib/proc/guest_proto.o as well (the protocol that
+# both sides speak), so a guest program links with it alone.
+
+GUEST_LIB_SRCS := guest/remus_guest.c lib/proc/guest_proto.c
+LIBGUEST := $(O)/libremus-guest.a
+GUEST_PROGS := $(O)/demo-guest
+PROGS += $(LIBGUEST) $(GUEST_PROGS)
+
+$(LIBGUEST): $(GUEST_LIB_SRCS:%.c=$(O)/%.o)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(O)/demo-guest: $(O)/guest/demo-guest.o $(LIBGUEST)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# Unit tests that run a guest of their own link the guest library too
+# ($^ of the pattern rule in selftests.mk picks it up); test_guest runs
+# demo-guest.
+GUEST_UNIT_TESTS := $(addprefix $(O)/selftests/unit/,test_dirty test_proc test_guest)
+$(GUEST_UNIT_TESTS): $(LIBGUEST)
+$(O)/selftests/unit/test_guest: | $(O)/demo-guest
+
+-include $(O)/guest/remus_guest.d $(O)/guest/demo-guest.d
+
+# The dirty-tracking benchmark builds with the guest library.
+-include bench/dirty/dirty.mk
