@@ -789,3 +789,8 @@ int remus_wire_rx_feed(struct remus_wire *w, const void *data, size_t len,
 			return ret;
 	}
 }
+
+size_t remus_wire_rx_partial(const struct remus_wire *w)
+{
+	return w->delivered ? 0 : w->have;
+}

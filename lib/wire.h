@@ -305,6 +305,10 @@ int remus_wire_rx_commit(struct remus_wire *w, size_t n,
 int remus_wire_rx_feed(struct remus_wire *w, const void *data, size_t len,
 		       size_t *used, struct remus_frame *f);
 
+/* Bytes of an incomplete frame held: nonzero at EOF means the peer
+ * stopped mid-frame. */
+size_t remus_wire_rx_partial(const struct remus_wire *w);
+
 /* ---- record bodies (checked by the receive path already; these re-check) */
 
 int remus_hello_parse(const struct remus_frame *f, struct remus_hello *h);
