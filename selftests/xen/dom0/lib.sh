@@ -136,3 +136,45 @@ xt_dump()
 		sed 's/^/# | /' "$f" >&3
 	done
 }
+
+# xt_children PID [COMM]: the child processes of PID (named COMM).
+xt_children()
+{
+	local s pp comm
+	for s in /proc/[0-9]*/status; do
+		pp=$(sed -n 's/^PPid:[[:space:]]*//p' "$s" 2>/dev/null)
+		[ "$pp" = "$1" ] || continue
+		comm=$(sed -n 's/^Name:[[:space:]]*//p' "$s" 2>/dev/null)
+		[ -z "${2:-}" ] || [ "$comm" = "$2" ] || continue
+		s=${s#/proc/}; echo "${s%/status}"
+	done
+}
+
+# xt_sink_first_after T: time of the first datagram the client got after T.
+xt_sink_first_after()
+{
+	awk -v t0="$1" '
+		/^silence/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "to" && kv[2] > t0) { print kv[2]; exit } } }
+		/^rollback/ { split($2, kv, "="); if (kv[2] > t0) { print kv[2]; exit } }
+	' /run/sink.log
+}
+
+# xt_walk_rate LOG T1 T2: checkpoints per second between T1 and T2 (and the count).
+xt_walk_rate()
+{
+	awk -v a="$2" -v b="$3" '
+		/^ckpt/ { split($3, kv, "="); t = kv[2]; if (t >= a && t <= b) { n++; if (!f) f = t; l = t } }
+		END { if (n > 1) printf "%.2f %d\n", (n - 1) / (l - f), n; else printf "0 %d\n", n }
+	' "$1"
+}
+
+# xt_walk_ckpt LOG N: arrival time of checkpoint N (empty if not yet).
+xt_walk_ckpt()
+{
+	awk -v n="$2" '/^ckpt/ { split($2, kv, "="); if (kv[2] == n) { split($3, t, "="); print t[2]; exit } }' "$1" 2>/dev/null
+}
+
+xt_walk_count() { grep -c '^ckpt' "$1" 2>/dev/null || true; }
+
+# xt_fcalc EXPR: floating point arithmetic.
+xt_fcalc() { awk "BEGIN { printf \"%.3f\", $* }"; }

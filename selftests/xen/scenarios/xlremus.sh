@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The baseline: `xl remus -F -n -d -i 200` as Debian ships it, PVH guest, to
+# a local `xl migrate-receive -r -e`. Measures the checkpoint rate, then
+# kills the primary one way and measures the failover and what the client
+# saw that the failed-over guest had not reached (no output buffering).
+#   xlremus.sh KIND [WINDOW_S] [FAILOVER_WAIT_S]
+#   KIND: destroy  xl destroy of the primary domain
+#         kill     primary paused (its host is gone) and kill -9 of the
+#                  sending xl remus and its libxl-save-helper
+#         linkcut  the transport runs over TCP between netns A and B; the
+#                  link drops every packet (netem loss 100%, no FIN)
+#         none     rate only
+# The stream goes through streamwalk (pass-through) which times each
+# checkpoint boundary.
+. /xt/lib.sh
+kind=${1:-destroy} window=${2:-30} fwait=${3:-100} interval=${XT_INTERVAL:-200}
+echo "1..6" >&3
+xt_result kind "$kind"
+
+xt_sink_start
+xt_guest_cfg guest
+xl create -q /run/guest.cfg
+xt_check "primary guest ticks" xt_wait 150 xt_ticking guest 2 || true
+
+recv="/xt/bin/streamwalk -x -l /run/walk.log | exec xl migrate-receive -r -e 2>>/run/recv.log"
+if [ "$kind" = linkcut ]; then
+	ip netns add A && ip netns add B
+	ip link add vA netns A type veth peer name vB netns B
+	ip -n A addr add 10.9.0.1/24 dev vA && ip -n A link set vA up
+	ip -n B addr add 10.9.0.2/24 dev vB && ip -n B link set vB up
+	ip netns exec B socat TCP-LISTEN:7000,reuseaddr \
+		EXEC:"nsenter -t 1 -n sh -c '$recv'" 2>/run/relayB.log &
+	xt_wait 10 sh -c 'ip netns exec B cat /proc/net/tcp | grep -q ":1B58 00000000:0000 0A"'
+	rune="exec ip netns exec A socat - TCP:10.9.0.2:7000"
+else
+	rune=$recv
+fi
+
+t_start=$(xt_now)
+xl remus -F -n -d -i "$interval" -s '' guest "$rune" >/run/send.log 2>&1 &
+send=$!
+xt_check "first checkpoint reaches the backup" xt_wait 180 test -n "$(xt_walk_ckpt /run/walk.log 1)"
+t_first=$(xt_walk_ckpt /run/walk.log 1)
+xt_result first_checkpoint_s "$(xt_fcalc "${t_first:-0} - $t_start")"
+sleep "$window"
+t_end=$(xt_now)
+# The rate over the window, from the second checkpoint on (the first is the full copy).
+t2=$(xt_walk_ckpt /run/walk.log 2)
+read -r rate n <<<"$(xt_walk_rate /run/walk.log "${t2:-0}" "$t_end")"
+xt_result checkpoints_per_s "$rate"
+xt_result checkpoints_in_window "$n"
+xt_check "checkpoints flow (rate $rate/s over $n)" awk "BEGIN { exit !($rate > 0.5) }"
+xt_result first_ckpt_bytes "$(awk '/^ckpt n=1 /{ sub("bytes=", "", $5); print $5 }' /run/walk.log)"
+xt_result mean_ckpt_bytes "$(awk '/^ckpt/ && !/n=1 / { sub("bytes=", "", $5); s += $5; n++ } END { if (n) printf "%d", s / n }' /run/walk.log)"
+
+if [ "$kind" = none ]; then
+	xt_ok "no failure injected"; xt_ok "skip"; xt_ok "skip"
+else
+	xt_log "injecting $kind at $(xt_now)"
+	helper=$(xt_children "$send" libxl-save-hel)
+	t_fail=$(xt_now)
+	case $kind in
+	destroy) xl destroy guest ;;
+	kill) xl pause guest; kill -9 "$send" $helper ;;
+	linkcut)
+		ip netns exec A tc qdisc add dev vA root netem loss 100%
+		ip netns exec B tc qdisc add dev vB root netem loss 100% ;;
+	esac
+	xt_result fail_at_checkpoint "$(xt_walk_count /run/walk.log)"
+	if xt_wait "$fwait" grep -q 'Failover' /run/recv.log; then
+		t_fo=$(xt_now)
+		xt_ok "backup announces failover"
+		xt_result failover_announced_s "$(xt_fcalc "$t_fo - $t_fail")"
+	else
+		xt_nok "backup announces failover within ${fwait} s"
+		xt_result failover_announced_s "none-within-$fwait"
+	fi
+	# The backup resumed when the client hears from the guest again.
+	xt_wait 60 test -n "$(xt_sink_first_after "$t_fail")"
+	t_cl=$(xt_sink_first_after "$t_fail")
+	if [ -n "$t_cl" ]; then
+		xt_ok "client hears from the guest again"
+		xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
+	else
+		xt_nok "client hears from the guest again"
+		xt_result failover_client_s none
+	fi
+	sleep 3
+	for n in guest--incoming guest; do
+		[ -e "$(xt_console_log $n)" ] && xt_log "console $n: $(grep '^tick' "$(xt_console_log $n)" | tail -n 1)"
+	done
+	rb=$(grep '^rollback' /run/sink.log | head -n 1)
+	xt_result rollback "${rb:-none}"
+	xt_result unreached "$(echo "$rb" | sed -n 's/.*unreached=\([0-9]*\).*/\1/p')"
+fi
+xt_log "sink: $(xt_sink_summary)"
+kill "$send" 2>/dev/null
+xt_sink_stop
+xl list >/run/xl-list 2>&1
+xt_dump /run/xl-list /run/walk.log /run/recv.log /run/send.log /run/sink.log /run/relayB.log
+exit 0
