@@ -410,7 +410,8 @@ ssize_t remus_wire_send_body(struct remus_wire *w, uint8_t type,
 {
 	if (cap < REMUS_WIRE_OVERHEAD || len > cap - REMUS_WIRE_OVERHEAD)
 		return -ENOSPC;
-	memmove((uint8_t *)frame + REMUS_WIRE_HDR_LEN, body, len);
+	if (len)
+		memmove((uint8_t *)frame + REMUS_WIRE_HDR_LEN, body, len);
 	return remus_wire_seal(w, type, epoch, frame, len, cap);
 }
 
@@ -532,7 +533,8 @@ ssize_t remus_wire_reject(struct remus_wire *w, uint32_t reason,
 		return -ENOSPC;
 	put32(b, reason);
 	put32(b + 4, (uint32_t)tlen);
-	memcpy(b + REJECT_HDR_LEN, text, tlen);
+	if (tlen)
+		memcpy(b + REJECT_HDR_LEN, text, tlen);
 	n = seal_frame(w, REMUS_REC_REJECT, 0, frame, REJECT_HDR_LEN + tlen,
 		       cap);
 	if (n >= 0)

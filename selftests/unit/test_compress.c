@@ -228,7 +228,9 @@ static int delta_apply_rejects_malformed(void)
 		{ REMUS_PAGE_XOR, { 0x00, 0x00 }, 2 },		/* count 0 */
 		{ REMUS_PAGE_XOR, { 0x00, 0x01, 1, 2, 3 }, 5 },	/* short literal */
 		{ REMUS_PAGE_XOR, { 0xff, 0x03, 0x01 }, 3 },	/* skip 511, then 1 word: fits */
-		{ REMUS_PAGE_XOR, { 0x80, 0x04, 0x01 }, 3 },	/* skip 512: past end */
+		{ REMUS_PAGE_XOR, { 0x80, 0x04, 0x01 }, 11 },	/* skip 512: past end */
+		{ REMUS_PAGE_XOR, { 0xff, 0x03, 0x02 }, 19 },	/* 511 + 2 words */
+		{ REMUS_PAGE_XOR, { 0x00, 0x80, 0x04 }, 3 + 4096 - 8 },	/* 512 words */
 		{ REMUS_PAGE_XOR, { 0x80 }, 1 },		/* truncated varint */
 		{ REMUS_PAGE_XOR, { 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 }, 6 },
 		{ REMUS_PAGE_ZERO, { 0 }, 1 },
@@ -240,6 +242,7 @@ static int delta_apply_rejects_malformed(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int want = -EBADMSG;
 
+		memset(buf, 0, PS + 16);
 		memcpy(buf, bad[i].enc, sizeof(bad[i].enc));
 		memset(image, 0xa5, PS);
 		if (i == 2) {

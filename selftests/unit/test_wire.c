@@ -148,7 +148,8 @@ static size_t craft(uint8_t *out, uint8_t type, uint16_t flags,
 	memcpy(out + 16, sid, REMUS_WIRE_SID_LEN);
 	wr64(out + 32, seq);
 	wr64(out + 40, epoch);
-	memmove(out + REMUS_WIRE_HDR_LEN, body, len);
+	if (len)
+		memmove(out + REMUS_WIRE_HDR_LEN, body, len);
 	crypto_generichash(out + REMUS_WIRE_HDR_LEN + len, REMUS_WIRE_TAG_LEN,
 			   out, REMUS_WIRE_HDR_LEN + len, NULL, 0);
 	return REMUS_WIRE_OVERHEAD + len;
@@ -1070,6 +1071,10 @@ static int rejects_counts_inconsistent_with_length(void)
 	ASSERT_EQ(-EBADMSG, try_pages(body, len - 1, 0));	/* truncated payload */
 	memcpy(body, good, len);
 	wr32(body + 16 + 8, PS - 8);		/* raw page not page-sized */
+	ASSERT_EQ(-EBADMSG, try_pages(body, len, 0));
+	memcpy(body, good, len);
+	body[16 + 12] = REMUS_PAGE_XOR;		/* lengths no longer add up */
+	wr32(body + 16 + 8, 8);
 	ASSERT_EQ(-EBADMSG, try_pages(body, len, 0));
 	memcpy(body, good, len);
 	wr32(body + 32 + 8, 8);			/* zero page with bytes */
