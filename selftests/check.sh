@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftests/check.sh [STAGE...]: what `make check` runs. Stages, in order
+# (default: all of them):
+#
+#   build    make module, userspace and test programs, sparse (W=1 C=2),
+#            checkpatch: each one check, failing with its output
+#   unit     host unit tests, $O/selftests/unit/test_* (TAP each)
+#   vm       every suite whose vm.tests says "ci yes", in one TCG VM boot
+#   harness  the VM harness's self-test: misbehaving tests must fail
+#
+# Each stage leaves a TAP file in $O/check/; at the end the output of
+# every failed check is printed, then one line "N passed, N failed" (and
+# ", N skipped"). Exit status 1 if anything failed or nothing ran. A stage
+# that cannot run (no qemu, no remus.ko, a build that fails) fails its
+# checks with the reason; it never passes them.
+#
+# A further stage (the Xen suite, say) is a function here that writes
+# $CHK/<stage>.tap in the same layout (selftests/lib/runner.sh's) and is
+# added to ALL_STAGES.
+
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 1
+export O=${O:-build}
+MAKE=${MAKE:-make}
+CHK=$O/check
+RUNNER=selftests/lib/runner.sh
+ALL_STAGES="build unit vm harness"
+STAGES=${*:-$ALL_STAGES}
+
+mkdir -p "$CHK"
+
+progress() { grep --line-buffered -E '^(not )?ok ' >&2; }
+
+# run_plan STAGE: run $CHK/STAGE.plan on the host into $CHK/STAGE.tap.
+run_plan()
+{
+	echo "--- $1" >&2
+	$RUNNER "$CHK/$1.plan" | tee "$CHK/$1.tap" | progress
+}
+
+stage_build()
+{
+	local m="$MAKE --no-print-directory"
+	cat >"$CHK/build.plan" <<-EOF
+	build module 600 - $m module
+	build userspace 900 - $m userspace
+	build selftests 900 - $m selftests
+	build sparse 600 - $m sparse
+	build checkpatch 300 - $m style
+	EOF
+	run_plan build
+}
+
+stage_unit()
+{
+	local src name
+	: >"$CHK/unit.plan"
+	for src in selftests/unit/test_*.c; do
+		[ -e "$src" ] || continue
+		name=${src##*/}
+		name=${name%.c}
+		if [ -x "$O/selftests/unit/$name" ]; then
+			echo "unit $name 120 - $O/selftests/unit/$name"
+		else
+			echo "unit $name 120 - !not built: $O/selftests/unit/$name missing (run make)"
+		fi >>"$CHK/unit.plan"
+	done
+	if [ ! -s "$CHK/unit.plan" ]; then
+		echo "--- unit: no tests (selftests/unit/test_*.c)" >&2
+		: >"$CHK/unit.tap"
+		return
+	fi
+	run_plan unit
+}
+
+stage_vm()
+{
+	local ko=${REMUS_KO-remus.ko} why=
+	echo "--- vm" >&2
+	# The build stage's verdict on the module beats a stale remus.ko.
+	if [ -f "$CHK/build.tap" ] && grep -q '^not ok [0-9]* build:module' "$CHK/build.tap"; then
+		ko=
+		why="remus.ko does not build (see build:module)"
+	fi
+	rm -f "$O/vmtest/results.tap"
+	REMUS_KO=$ko REMUS_KO_PROBLEM=$why SUITES=${SUITES:-} TESTS=${TESTS:-} \
+		selftests/vm/run.sh -q
+	if [ -f "$O/vmtest/results.tap" ]; then
+		cp "$O/vmtest/results.tap" "$CHK/vm.tap"
+	else
+		printf '%s\n' "TAP version 13" "1..1" \
+			"not ok 1 vm:run # selftests/vm/run.sh wrote no results (see above)" \
+			>"$CHK/vm.tap"
+	fi
+}
+
+stage_harness()
+{
+	local s
+	: >"$CHK/harness.plan"
+	for s in $(selftests/harness/selftest.sh -l); do
+		echo "harness-selftest $s 600 - selftests/harness/selftest.sh $s" \
+			>>"$CHK/harness.plan"
+	done
+	run_plan harness
+}
+
+files=()
+for stage in $STAGES; do
+	case " $ALL_STAGES " in
+	*" $stage "*) ;;
+	*) echo "check: no stage '$stage' (stages: $ALL_STAGES)" >&2; exit 2 ;;
+	esac
+	rm -f "$CHK/$stage.tap"
+	"stage_$stage"
+	[ -f "$CHK/$stage.tap" ] && files+=("$CHK/$stage.tap")
+done
+
+echo >&2
+[ ${#files[@]} -gt 0 ] || files=(/dev/null)
+exec scripts/tap-summary "${files[@]}"

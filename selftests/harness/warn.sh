@@ -1,0 +1,7 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Exits 0 but makes the kernel WARN: the runner's dmesg check must fail it.
+insmod "$(dirname "$0")/harness_ksft.ko" action=warn
+echo "ok 1 insmod returned (status $?)"
+echo "1..1"
+exit 0
