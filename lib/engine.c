@@ -1,0 +1,1278 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The epoch engine, primary side.
+ *
+ * Three threads share one struct remus_engine:
+ *
+ *   epoch thread (the caller of remus_start)
+ *       wait for the interval and for room in the pipeline
+ *       suspend -> barrier e on every buffer -> copy into slot -> postcopy
+ *       queue the slot for sending                         (the pause)
+ *   sender thread
+ *       encode, compress, authenticate and write checkpoint e; END e;
+ *       heartbeats when idle
+ *   ack thread
+ *       read ACK/HEARTBEAT; on "holds through N": release every buffer
+ *       through N, free the slots <= N, wake the epoch thread; silence
+ *       past the timeout (or a broken stream) is a lost backup
+ *
+ * Output of epoch e is released only by the ack thread, only after the
+ * backup said it holds e. Losing the backup goes through one place,
+ * link_lost(), and the epoch thread applies the policy.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "link.h"
+#include "netbuf.h"
+#include "nl.h"
+#include "remus.h"
+
+#define PAUSE_HIST	1024
+#define STATE_KIND	1	/* STATE record: the backend's blob */
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_STAGING,	/* epoch thread fills it */
+	SLOT_QUEUED,	/* waits for the sender */
+	SLOT_SENDING,
+	SLOT_SENT,	/* END written, waits for the ack */
+};
+
+struct slot {
+	struct remus_ckpt c;
+	enum slot_state state;
+	uint64_t t_sent;
+};
+
+struct remus_engine {
+	const struct remus_ctx *ctx;
+	struct remus_info info;
+	struct remus_backend *be;
+	struct remus_hello geo;
+
+	/* Output buffers: one handle per thread that drives them. */
+	struct remus_nl nl_epoch, nl_ack;
+	bool have_nl;
+	struct remus_netbuf *nb_epoch, *nb_ack;
+	unsigned int nr_nb;
+
+	/* The link of the current session. */
+	int send_fd, recv_fd;
+	struct remus_wire wire;
+	bool wire_ready;
+	struct remus_page_cache cache;
+	struct remus_compressor cz;
+	pthread_t sender, acker;
+	bool threads;
+	uint64_t sessions;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct slot *slots;
+	unsigned int nr_slots;
+	uint64_t barrier;	/* last barrier, all buffers */
+	uint64_t sent;		/* last END written */
+	uint64_t acked;		/* backup holds through */
+	bool lost;		/* link lost, policy not applied yet */
+	bool protected;		/* output held and acked per epoch */
+	bool suspended;		/* guest stopped by us */
+	int stop_efd;
+	atomic_bool stop;
+	uint64_t next_ns;	/* next checkpoint's start */
+	uint64_t hb_echo;
+
+	/* statistics */
+	uint64_t checkpoints, lag_total;
+	uint64_t pause_hist[PAUSE_HIST];
+	unsigned int pause_n;
+	struct remus_epoch_stats last;
+	uint64_t rate_t0, rate_n0;
+	double rate;
+	struct slot *cur;	/* staging, between suspend and postcopy */
+	uint64_t t_suspend0;
+};
+
+void remus_log(const struct remus_ctx *ctx, enum remus_log_level level,
+	       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!ctx || !ctx->log || level > ctx->level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctx->log(ctx->log_data, level, msg);
+}
+
+void remus_info_init(struct remus_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->interval_us = 25000;
+	info->compression = true;
+	info->codec = REMUS_CODEC_LZ4;
+	info->delta_cache_pages = 16384;
+	info->pipeline = 1;
+	info->policy = REMUS_POLICY_CONTINUE;
+	info->heartbeat_ms = 100;
+	info->timeout_ms = 1000;
+	info->reconnect_ms = 1000;
+}
+
+int remus_ckpt_reserve(struct remus_ckpt *c, uint64_t n, uint64_t **pfns,
+		       uint8_t **pages)
+{
+	if (n > c->cap_pages - c->nr_pages)
+		return -ENOSPC;
+	*pfns = c->pfns + c->nr_pages;
+	*pages = c->pages + c->nr_pages * c->page_size;
+	c->nr_pages += n;
+	return 0;
+}
+
+int remus_ckpt_set_state(struct remus_ckpt *c, const void *data, size_t len)
+{
+	if (len > c->state_cap) {
+		uint8_t *p = realloc(c->state, len);
+
+		if (!p)
+			return -ENOMEM;
+		c->state = p;
+		c->state_cap = len;
+	}
+	memcpy(c->state, data, len);
+	c->state_len = len;
+	return 0;
+}
+
+#define LOG(e, lvl, ...) remus_log((e)->ctx, REMUS_LOG_##lvl, __VA_ARGS__)
+
+/* ---- output buffers ---- */
+
+static int buffers_open(struct remus_engine *e)
+{
+	unsigned int i;
+	int err;
+
+	e->nr_nb = e->info.nr_netifs;
+	if (!e->nr_nb)
+		return 0;
+	err = remus_nl_open(&e->nl_epoch);
+	if (!err) {
+		err = remus_nl_open(&e->nl_ack);
+		if (err)
+			remus_nl_close(&e->nl_epoch);
+	}
+	e->have_nl = !err;
+	if (err && err != -ENOENT)
+		return err;
+	e->nb_epoch = calloc(e->nr_nb, sizeof(*e->nb_epoch));
+	e->nb_ack = calloc(e->nr_nb, sizeof(*e->nb_ack));
+	if (!e->nb_epoch || !e->nb_ack)
+		return -ENOMEM;
+	for (i = 0; i < e->nr_nb; i++) {
+		const char *ifn = e->info.netifs[i];
+
+		err = remus_netbuf_open(&e->nb_epoch[i], ifn,
+					e->have_nl ? &e->nl_epoch : NULL);
+		if (!err)
+			err = remus_netbuf_open(&e->nb_ack[i], ifn,
+						e->have_nl ? &e->nl_ack : NULL);
+		if (err) {
+			LOG(e, ERR, "net buffer of %s: %s (attach it first: remusctl net attach %s)",
+			    ifn, strerror(-err), ifn);
+			e->nr_nb = i;
+			return err;
+		}
+		if (e->nb_epoch[i].kind == REMUS_NETBUF_PLUG && e->info.pipeline > 1) {
+			LOG(e, ERR, "%s is buffered by sch_plug, which holds one epoch: pipeline depth must be 1",
+			    ifn);
+			e->nr_nb = i + 1;
+			return -EINVAL;
+		}
+		/* Epochs continue from what the kernel has seen. */
+		if (e->nb_epoch[i].barrier > e->barrier)
+			e->barrier = e->nb_epoch[i].barrier;
+		LOG(e, INFO, "net buffer of %s on %s (%s)", ifn,
+		    e->nb_epoch[i].ifb,
+		    remus_netbuf_kind_name(e->nb_epoch[i].kind));
+	}
+	return 0;
+}
+
+static void buffers_close(struct remus_engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_nb; i++) {
+		remus_netbuf_close(&e->nb_epoch[i]);
+		remus_netbuf_close(&e->nb_ack[i]);
+	}
+	free(e->nb_epoch);
+	free(e->nb_ack);
+	if (e->have_nl) {
+		remus_nl_close(&e->nl_epoch);
+		remus_nl_close(&e->nl_ack);
+	}
+}
+
+/* Epoch thread, guest suspended: close epoch n everywhere. */
+static int buffers_barrier(struct remus_engine *e, uint64_t n)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < e->nr_nb; i++) {
+		err = remus_netbuf_barrier(&e->nb_epoch[i], n);
+		if (err) {
+			LOG(e, ERR, "barrier %" PRIu64 " on %s: %s%s%s", n,
+			    e->nb_epoch[i].ifb, strerror(-err),
+			    e->have_nl && *remus_nl_errmsg(&e->nl_epoch) ? ": " : "",
+			    e->have_nl ? remus_nl_errmsg(&e->nl_epoch) : "");
+			return err;
+		}
+		/* The ack thread's handle must know the epoch is closed. */
+		e->nb_ack[i].barrier = n;
+	}
+	return 0;
+}
+
+/* Ack thread: let out everything through n. */
+static int buffers_release(struct remus_engine *e, uint64_t n)
+{
+	unsigned int i;
+	int err, ret = 0;
+
+	for (i = 0; i < e->nr_nb; i++) {
+		err = remus_netbuf_release(&e->nb_ack[i], n);
+		if (err) {
+			LOG(e, ERR, "release %" PRIu64 " on %s: %s", n,
+			    e->nb_ack[i].ifb, strerror(-err));
+			ret = err;
+		}
+	}
+	return ret;
+}
+
+static void buffers_mode(struct remus_engine *e, bool buffering)
+{
+	uint32_t mode = buffering ? REMUS_MODE_BUFFER : REMUS_MODE_PASSTHROUGH;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < e->nr_nb; i++) {
+		struct remus_netbuf *nb = &e->nb_epoch[i];
+
+		if (nb->kind == REMUS_NETBUF_REMUS)
+			err = remus_net_set(nb->nl, nb->ifb_ifindex, &mode,
+					    NULL, NULL);
+		else if (!buffering)
+			err = remus_netbuf_passthrough(nb);
+		else
+			err = remus_netbuf_discard(nb); /* a fresh plug holds */
+		if (err)
+			LOG(e, ERR, "%s: set %s: %s", nb->ifb,
+			    buffering ? "buffering" : "pass-through",
+			    strerror(-err));
+	}
+}
+
+/* ---- slots ---- */
+
+static int slots_init(struct remus_engine *e)
+{
+	uint64_t nr = e->geo.nr_pages;
+	unsigned int i;
+
+	e->nr_slots = e->info.pipeline;
+	e->slots = calloc(e->nr_slots, sizeof(*e->slots));
+	if (!e->slots)
+		return -ENOMEM;
+	for (i = 0; i < e->nr_slots; i++) {
+		struct remus_ckpt *c = &e->slots[i].c;
+
+		c->page_size = e->geo.page_size;
+		c->cap_pages = nr;
+		c->pfns = calloc(nr, sizeof(uint64_t));
+		/* Backed as it is touched: a slot costs its dirty pages. */
+		c->pages = mmap(NULL, nr * e->geo.page_size,
+				PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				-1, 0);
+		if (!c->pfns || c->pages == MAP_FAILED) {
+			c->pages = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void slots_fini(struct remus_engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; e->slots && i < e->nr_slots; i++) {
+		struct remus_ckpt *c = &e->slots[i].c;
+
+		free(c->pfns);
+		free(c->state);
+		if (c->pages)
+			munmap(c->pages, c->cap_pages * c->page_size);
+	}
+	free(e->slots);
+}
+
+/* Give a big slot's memory back once it is no longer needed. */
+static void slot_trim(struct slot *s)
+{
+	size_t keep = 4096, used = s->c.nr_pages;
+
+	if (used > keep)
+		madvise(s->c.pages + keep * s->c.page_size,
+			(used - keep) * s->c.page_size, MADV_DONTNEED);
+}
+
+static unsigned int in_flight(struct remus_engine *e)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < e->nr_slots; i++)
+		n += e->slots[i].state != SLOT_FREE;
+	return n;
+}
+
+static struct slot *slot_free(struct remus_engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_slots; i++)
+		if (e->slots[i].state == SLOT_FREE)
+			return &e->slots[i];
+	return NULL;
+}
+
+/* The queued slot with the lowest epoch. Under lock. */
+static struct slot *slot_next_queued(struct remus_engine *e)
+{
+	struct slot *best = NULL;
+	unsigned int i;
+
+	for (i = 0; i < e->nr_slots; i++)
+		if (e->slots[i].state == SLOT_QUEUED &&
+		    (!best || e->slots[i].c.epoch < best->c.epoch))
+			best = &e->slots[i];
+	return best;
+}
+
+/* ---- statistics ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Under lock: a checkpoint completed (acked or blackholed). */
+static void account(struct remus_engine *e, struct slot *s, uint64_t now)
+{
+	struct remus_epoch_stats *st = &s->c.st;
+
+	st->ack_ns = now - s->t_sent;
+	st->commit_ns = now - s->c.t_barrier;
+	e->last = *st;
+	e->pause_hist[e->pause_n++ % PAUSE_HIST] = st->pause_ns;
+	e->checkpoints++;
+	if (now - e->rate_t0 >= 1000000000ull) {
+		e->rate = (double)(e->checkpoints - e->rate_n0) * 1e9 /
+			  (double)(now - e->rate_t0);
+		e->rate_t0 = now;
+		e->rate_n0 = e->checkpoints;
+	}
+	if (e->info.on_epoch)
+		e->info.on_epoch(e->info.on_epoch_data, st);
+}
+
+void remus_engine_status(struct remus_engine *e, struct remus_status *st)
+{
+	uint64_t h[PAUSE_HIST];
+	unsigned int n;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&e->lock);
+	st->role = "primary";
+	st->backend = e->be->ops->kind;
+	st->link = e->info.blackhole ? "blackhole" :
+		   e->wire_ready && !e->lost ? "up" : "down";
+	st->protection = e->protected ? "protected" :
+			 e->info.policy == REMUS_POLICY_PAUSE ?
+			 "paused (no backup)" : "unprotected";
+	st->authenticated = e->info.auth != REMUS_WIRE_AUTH_NONE;
+	st->encrypted = e->info.auth == REMUS_WIRE_AUTH_AEAD;
+	st->epoch = e->barrier;
+	st->acked = e->acked;
+	st->checkpoints = e->checkpoints;
+	st->rate = e->rate;
+	st->pause_last_ns = e->last.pause_ns;
+	st->ack_last_ns = e->last.ack_ns;
+	st->commit_last_ns = e->last.commit_ns;
+	st->pages_last = e->last.pages;
+	st->raw_last = e->last.raw_bytes;
+	st->wire_last = e->last.wire_bytes;
+	st->ratio_last = e->last.wire_bytes ?
+			 (double)e->last.raw_bytes / (double)e->last.wire_bytes : 0;
+	st->lag_total = e->lag_total;
+	st->in_flight = in_flight(e);
+	st->sessions = e->sessions;
+	n = e->pause_n < PAUSE_HIST ? e->pause_n : PAUSE_HIST;
+	memcpy(h, e->pause_hist, n * sizeof(h[0]));
+	pthread_mutex_unlock(&e->lock);
+
+	if (n) {
+		qsort(h, n, sizeof(h[0]), cmp_u64);
+		st->pause_p50_ns = h[n / 2];
+		st->pause_p99_ns = h[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+	}
+	if (e->nr_nb && e->have_nl) {
+		struct remus_nl nl;
+		struct remus_buf_info *bi = malloc(sizeof(*bi));
+		unsigned int i;
+
+		if (bi && !remus_nl_open(&nl)) {
+			for (i = 0; i < e->nr_nb; i++) {
+				if (e->nb_epoch[i].kind != REMUS_NETBUF_REMUS ||
+				    remus_net_get(&nl, e->nb_epoch[i].ifb_ifindex,
+						  0, bi))
+					continue;
+				st->buffered_pkts += bi->stats.backlog_pkts;
+				st->buffered_bytes += bi->stats.backlog_bytes;
+			}
+			remus_nl_close(&nl);
+		}
+		free(bi);
+	}
+}
+
+/* ---- the link ---- */
+
+static void link_lost(struct remus_engine *e, const char *why, int err)
+{
+	pthread_mutex_lock(&e->lock);
+	if (!e->lost && e->protected)
+		LOG(e, ERR, "backup lost: %s%s%s", why, err ? ": " : "",
+		    err ? strerror(-err) : "");
+	e->lost = true;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static int send_frame(struct remus_engine *e, const void *buf, ssize_t len)
+{
+	if (len < 0)
+		return (int)len;
+	if (e->info.blackhole)
+		return 0;
+	return remus_link_write(e->send_fd, buf, (size_t)len,
+				(int)e->info.timeout_ms);
+}
+
+static int send_heartbeat(struct remus_engine *e, uint8_t *frame, size_t cap)
+{
+	struct remus_heartbeat hb = { .sent_ns = remus_now_ns(),
+				      .echo_ns = e->hb_echo };
+	uint8_t body[REMUS_HEARTBEAT_LEN];
+
+	remus_heartbeat_put(body, &hb);
+	return send_frame(e, frame,
+			  remus_wire_send_body(&e->wire, REMUS_REC_HEARTBEAT,
+					       e->sent, body, sizeof(body),
+					       frame, cap));
+}
+
+/* Sender thread: one checkpoint, start to END. */
+static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
+		     size_t cap, struct remus_batch *b)
+{
+	struct remus_ckpt *c = &s->c;
+	uint64_t t0 = remus_now_ns(), i, wire = 0, off;
+	struct remus_codec_stats tx, rx;
+	ssize_t n;
+	int err;
+
+	for (i = 0; i < c->nr_pages; i++) {
+		const uint8_t *page = c->pages + i * c->page_size;
+
+		err = remus_batch_add_page(b, &e->wire, c->pfns[i], page);
+		if (err == -ENOSPC) {
+			n = remus_batch_seal(&e->wire, b, c->epoch, frame, cap);
+			err = send_frame(e, frame, n);
+			if (err)
+				return err;
+			wire += (uint64_t)n;
+			err = remus_batch_add_page(b, &e->wire, c->pfns[i],
+						   page);
+		}
+		if (err)
+			return err;
+	}
+	if (b->count) {
+		n = remus_batch_seal(&e->wire, b, c->epoch, frame, cap);
+		err = send_frame(e, frame, n);
+		if (err)
+			return err;
+		wire += (uint64_t)n;
+	}
+	/* The state blob, in chunks that fit a frame. */
+	for (off = 0; off < c->state_len || (off == 0 && c->state_len == 0);) {
+		size_t room = remus_wire_tx_frame_max(&e->wire) -
+			      REMUS_WIRE_OVERHEAD - REMUS_STATE_HDR_LEN;
+		size_t len = c->state_len - off < room ? c->state_len - off : room;
+
+		if (!c->state_len)
+			break;
+		remus_state_hdr(frame + REMUS_WIRE_HDR_LEN, STATE_KIND, off,
+				c->state_len);
+		memcpy(frame + REMUS_WIRE_HDR_LEN + REMUS_STATE_HDR_LEN,
+		       c->state + off, len);
+		n = remus_wire_seal(&e->wire, REMUS_REC_STATE, c->epoch, frame,
+				    REMUS_STATE_HDR_LEN + len, cap);
+		err = send_frame(e, frame, n);
+		if (err)
+			return err;
+		wire += (uint64_t)n;
+		off += len;
+	}
+	n = remus_wire_end(&e->wire, c->epoch, frame, cap);
+	err = send_frame(e, frame, n);
+	if (err)
+		return err;
+	wire += (uint64_t)n;
+
+	remus_compress_stats_take(&e->cz, &tx, &rx);
+	c->st.raw_bytes = (uint64_t)c->nr_pages * c->page_size + c->state_len;
+	c->st.wire_bytes = wire;
+	c->st.codec_ns = tx.nsec;
+	c->st.send_ns = remus_now_ns() - t0;
+	return 0;
+}
+
+static void *sender_main(void *arg)
+{
+	struct remus_engine *e = arg;
+	size_t cap = remus_wire_tx_frame_max(&e->wire);
+	uint8_t *frame = malloc(cap);
+	struct remus_batch b;
+	uint64_t last = remus_now_ns();
+	int err;
+
+	if (!frame) {
+		link_lost(e, "sender", -ENOMEM);
+		return NULL;
+	}
+	err = remus_batch_init(&b, &e->wire, REMUS_REC_PAGES,
+			       e->info.compression && e->info.delta_cache_pages ?
+			       &e->cache : NULL,
+			       e->info.compression ? &e->cz : NULL);
+	if (err) {
+		free(frame);
+		link_lost(e, "sender", err);
+		return NULL;
+	}
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->lost) {
+		struct slot *s = slot_next_queued(e);
+		uint64_t now = remus_now_ns(), hb = e->info.heartbeat_ms * 1000000ull;
+
+		if (!s) {
+			struct timespec ts;
+			uint64_t due = last + hb;
+
+			if (now >= due) {
+				pthread_mutex_unlock(&e->lock);
+				err = send_heartbeat(e, frame, cap);
+				pthread_mutex_lock(&e->lock);
+				if (err) {
+					pthread_mutex_unlock(&e->lock);
+					link_lost(e, "heartbeat", err);
+					pthread_mutex_lock(&e->lock);
+					break;
+				}
+				last = remus_now_ns();
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(due - now);
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			continue;
+		}
+		s->state = SLOT_SENDING;
+		pthread_mutex_unlock(&e->lock);
+		err = send_ckpt(e, s, frame, cap, &b);
+		pthread_mutex_lock(&e->lock);
+		if (err) {
+			pthread_mutex_unlock(&e->lock);
+			link_lost(e, "sending a checkpoint", err);
+			pthread_mutex_lock(&e->lock);
+			break;
+		}
+		s->t_sent = remus_now_ns();
+		last = s->t_sent;
+		e->sent = s->c.epoch;
+		if (e->info.blackhole) {
+			/* Nowhere to wait for: held as acked at once. */
+			e->acked = s->c.epoch;
+			account(e, s, s->t_sent);
+			pthread_mutex_unlock(&e->lock);
+			buffers_release(e, s->c.epoch);
+			pthread_mutex_lock(&e->lock);
+			slot_trim(s);
+			s->state = SLOT_FREE;
+		} else {
+			s->state = SLOT_SENT;
+		}
+		pthread_cond_broadcast(&e->cond);
+	}
+	pthread_mutex_unlock(&e->lock);
+	remus_batch_fini(&b);
+	free(frame);
+	return NULL;
+}
+
+static void handle_ack(struct remus_engine *e, uint64_t n)
+{
+	uint64_t now = remus_now_ns();
+	unsigned int i;
+
+	pthread_mutex_lock(&e->lock);
+	if (n <= e->acked || n > e->sent) {
+		if (n > e->sent)
+			LOG(e, DEBUG, "ack %" PRIu64 " for a checkpoint not sent (last %" PRIu64 "): ignored",
+			    n, e->sent);
+		pthread_mutex_unlock(&e->lock);
+		return;
+	}
+	pthread_mutex_unlock(&e->lock);
+
+	/* The backup holds n: its output may go. */
+	buffers_release(e, n);
+
+	pthread_mutex_lock(&e->lock);
+	e->acked = n;
+	for (i = 0; i < e->nr_slots; i++) {
+		struct slot *s = &e->slots[i];
+
+		if (s->state == SLOT_SENT && s->c.epoch <= n) {
+			account(e, s, now);
+			slot_trim(s);
+			s->state = SLOT_FREE;
+		}
+	}
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void *acker_main(void *arg)
+{
+	struct remus_engine *e = arg;
+	struct remus_frame f;
+	struct remus_heartbeat hb;
+	uint32_t reason;
+	int ret;
+
+	for (;;) {
+		pthread_mutex_lock(&e->lock);
+		if (e->lost) {
+			pthread_mutex_unlock(&e->lock);
+			break;
+		}
+		pthread_mutex_unlock(&e->lock);
+		ret = remus_link_read_frame(e->recv_fd, &e->wire, &f,
+					    (int)e->info.timeout_ms);
+		if (ret < 0) {
+			link_lost(e, ret == -ETIMEDOUT ? "backup silent" :
+				  ret == -ECONNRESET ? "connection closed" :
+				  "stream from the backup", ret);
+			break;
+		}
+		switch (f.type) {
+		case REMUS_REC_ACK:
+			handle_ack(e, f.epoch);
+			break;
+		case REMUS_REC_HEARTBEAT:
+			if (!remus_heartbeat_parse(&f, &hb))
+				e->hb_echo = hb.sent_ns;
+			handle_ack(e, f.epoch);
+			break;
+		case REMUS_REC_BYE:
+			remus_bye_parse(&f, &reason);
+			link_lost(e, "backup said goodbye", reason ? -(int)reason : 0);
+			return NULL;
+		default:
+			LOG(e, WARN, "unexpected record %u from the backup",
+			    f.type);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- sessions ---- */
+
+static void session_end(struct remus_engine *e)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&e->lock);
+	e->lost = true;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	if (e->send_fd >= 0)
+		shutdown(e->send_fd, SHUT_RDWR);
+	if (e->threads) {
+		pthread_join(e->sender, NULL);
+		if (!e->info.blackhole)
+			pthread_join(e->acker, NULL);
+		e->threads = false;
+	}
+	if (e->send_fd >= 0)
+		close(e->send_fd);
+	if (e->recv_fd >= 0 && e->recv_fd != e->send_fd)
+		close(e->recv_fd);
+	e->send_fd = e->recv_fd = -1;
+	if (e->wire_ready)
+		remus_wire_fini(&e->wire);
+	e->wire_ready = false;
+	/* Whatever was in flight is gone with the session. */
+	for (i = 0; i < e->nr_slots; i++)
+		e->slots[i].state = SLOT_FREE;
+}
+
+/*
+ * Handshake on a fresh connection; in blackhole mode, against a backup
+ * wire in memory so that the costs of framing are real.
+ */
+static int session_start(struct remus_engine *e, int send_fd, int recv_fd)
+{
+	struct remus_wire_cfg cfg = {
+		.role = REMUS_WIRE_PRIMARY,
+		.auth = e->info.auth,
+		.key = e->info.auth == REMUS_WIRE_AUTH_NONE ? NULL : e->info.key,
+		.codecs = e->info.compression ?
+			  REMUS_CODEC_BIT(REMUS_CODEC_NONE) |
+			  REMUS_CODEC_BIT(e->info.codec) :
+			  REMUS_CODEC_BIT(REMUS_CODEC_NONE),
+		.features = e->info.compression && e->info.delta_cache_pages ?
+			    REMUS_FEAT_DELTA : 0,
+	};
+	struct remus_hello h = e->geo;
+	struct remus_hello_ack ack;
+	struct remus_frame f;
+	uint8_t *frame = NULL;
+	size_t cap;
+	ssize_t n;
+	int err;
+
+	e->send_fd = send_fd;
+	e->recv_fd = recv_fd;
+	err = remus_wire_init(&e->wire, &cfg);
+	if (err)
+		return err;
+	e->wire_ready = true;
+	h.start_epoch = e->barrier + 1;
+	cap = remus_wire_rx_frame_max(&e->wire);
+	frame = malloc(cap);
+	if (!frame)
+		return -ENOMEM;
+	n = remus_wire_hello(&e->wire, &h, frame, cap);
+	if (n < 0) {
+		err = (int)n;
+		goto out;
+	}
+	if (e->info.blackhole) {
+		struct remus_wire_cfg bcfg = cfg;
+		struct remus_wire bw;
+		size_t used;
+
+		bcfg.role = REMUS_WIRE_BACKUP;
+		err = remus_wire_init(&bw, &bcfg);
+		if (err)
+			goto out;
+		err = remus_wire_rx_feed(&bw, frame, (size_t)n, &used, &f);
+		if (err == 1) {
+			n = remus_wire_accept(&bw, e->barrier, frame, cap);
+			err = n < 0 ? (int)n :
+			      remus_wire_rx_feed(&e->wire, frame, (size_t)n,
+						 &used, &f);
+		}
+		remus_wire_fini(&bw);
+		err = err == 1 ? 0 : err < 0 ? err : -EPROTO;
+	} else {
+		err = remus_link_write(send_fd, frame, (size_t)n,
+				       (int)e->info.timeout_ms);
+		if (!err)
+			err = remus_link_read_frame(recv_fd, &e->wire, &f,
+						    (int)e->info.timeout_ms);
+		if (err == 1 && f.type == REMUS_REC_REJECT) {
+			struct remus_reject r;
+
+			if (!remus_reject_parse(&f, &r))
+				LOG(e, ERR, "backup refused the session: %s: %.*s",
+				    strerror((int)r.reason), (int)r.text_len,
+				    r.text);
+			err = -ECONNREFUSED;
+		} else {
+			err = err == 1 ? 0 : err < 0 ? err : -EPROTO;
+		}
+	}
+	if (err)
+		goto out;
+	err = remus_hello_ack_parse(&f, &ack);
+	if (err && !e->info.blackhole)
+		goto out;
+	err = 0;
+	remus_page_cache_reset(&e->cache);
+	e->sessions++;
+	e->sent = e->barrier;
+	e->acked = e->barrier;
+	e->lost = false;
+	LOG(e, NOTICE, "session %" PRIu64 " up%s: %s, %s%s",
+	    e->sessions, e->info.blackhole ? " (blackhole)" : "",
+	    remus_wire_authenticated(&e->wire) ? "authenticated" :
+	    "UNAUTHENTICATED (no key)",
+	    remus_wire_encrypted(&e->wire) ? "encrypted" : "not encrypted",
+	    e->info.compression ? ", compressed" : "");
+
+	e->threads = true;
+	if (pthread_create(&e->sender, NULL, sender_main, e)) {
+		e->threads = false;
+		err = -EAGAIN;
+		goto out;
+	}
+	if (!e->info.blackhole &&
+	    pthread_create(&e->acker, NULL, acker_main, e)) {
+		link_lost(e, "start", -EAGAIN);
+		pthread_join(e->sender, NULL);
+		e->threads = false;
+		err = -EAGAIN;
+	}
+out:
+	free(frame);
+	return err;
+}
+
+/* ---- the seed's callbacks ---- */
+
+int remus_engine_suspend(struct remus_engine *e)
+{
+	uint64_t t0 = remus_now_ns(), t1, n;
+	struct slot *s;
+	int ok;
+
+	pthread_mutex_lock(&e->lock);
+	s = slot_free(e);
+	if (s)
+		s->state = SLOT_STAGING;
+	pthread_mutex_unlock(&e->lock);
+	if (!s)
+		return 0;	/* checkpoint() keeps one free */
+
+	ok = e->be->ops->suspend(e->be);
+	t1 = remus_now_ns();
+	if (ok != 1) {
+		pthread_mutex_lock(&e->lock);
+		s->state = SLOT_FREE;
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	e->suspended = true;
+	n = e->barrier + 1;
+	if (e->protected && buffers_barrier(e, n)) {
+		/* Not safe to go on: output of n would leak into n + 1. */
+		pthread_mutex_lock(&e->lock);
+		s->state = SLOT_FREE;
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	memset(&s->c.st, 0, sizeof(s->c.st));
+	s->c.epoch = n;
+	s->c.nr_pages = 0;
+	s->c.state_len = 0;
+	s->c.t_barrier = remus_now_ns();
+	s->c.st.epoch = n;
+	s->c.st.suspend_ns = t1 - t0;
+	s->c.st.barrier_ns = s->c.t_barrier - t1;
+	e->barrier = n;
+	e->cur = s;
+	e->t_suspend0 = t0;
+	return 1;
+}
+
+int remus_engine_postcopy(struct remus_engine *e)
+{
+	struct slot *s = e->cur;
+	uint64_t t0 = remus_now_ns();
+	int ok = e->be->ops->postcopy(e->be);
+
+	if (ok == 1)
+		e->suspended = false;
+	if (s) {
+		s->c.st.resume_ns = remus_now_ns() - t0;
+		s->c.st.pause_ns = remus_now_ns() - e->t_suspend0;
+	}
+	return ok;
+}
+
+/*
+ * Hand the staged checkpoint to the sender, wait until the pipeline has
+ * room again (acks release output meanwhile, in the ack thread), then
+ * wait out the interval. 1 = take another, 0 = stop.
+ */
+int remus_engine_checkpoint(struct remus_engine *e)
+{
+	struct slot *s = e->cur;
+	uint64_t now;
+
+	pthread_mutex_lock(&e->lock);
+	if (s) {
+		s->state = e->protected ? SLOT_QUEUED : SLOT_FREE;
+		e->cur = NULL;
+		pthread_cond_broadcast(&e->cond);
+	}
+	while (!e->lost && !atomic_load(&e->stop) && e->protected &&
+	       in_flight(e) >= e->nr_slots)
+		pthread_cond_wait(&e->cond, &e->lock);
+	pthread_mutex_unlock(&e->lock);
+
+	now = remus_now_ns();
+	if (now > e->next_ns + 1000000ull) {
+		/* The checkpoint took longer than the interval: go at once. */
+		e->lag_total++;
+		if (s)
+			s->c.st.lag_ns = now - e->next_ns;
+		e->next_ns = now;
+	}
+	while (!atomic_load(&e->stop) && !e->lost) {
+		struct pollfd p = { .fd = e->stop_efd, .events = POLLIN };
+		int ms;
+
+		now = remus_now_ns();
+		if (now >= e->next_ns)
+			break;
+		ms = (int)((e->next_ns - now + 999999) / 1000000);
+		if (ms > 1) {
+			poll(&p, 1, ms - 1);
+			continue;
+		}
+		/* The last millisecond: sleep precisely. */
+		struct timespec ts = { 0, (long)(e->next_ns - now) };
+
+		nanosleep(&ts, NULL);
+	}
+	e->next_ns += (uint64_t)e->info.interval_us * 1000ull;
+	if (atomic_load(&e->stop))
+		return 0;
+	return 1;
+}
+
+void remus_engine_stop(struct remus_engine *e)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	atomic_store(&e->stop, true);
+	n = write(e->stop_efd, &one, sizeof(one));
+	(void)n;
+}
+
+/* ---- the loop the engine drives ---- */
+
+static int take_checkpoint(struct remus_engine *e, bool full)
+{
+	uint64_t t0;
+	int err;
+
+	if (remus_engine_suspend(e) != 1)
+		return -EIO;
+	t0 = remus_now_ns();
+	err = e->be->ops->copy(e->be, &e->cur->c, full);
+	e->cur->c.st.copy_ns = remus_now_ns() - t0;
+	e->cur->c.st.pages = e->cur->c.nr_pages;
+	e->cur->c.st.state_bytes = e->cur->c.state_len;
+	e->cur->c.full = full;
+	if (remus_engine_postcopy(e) != 1)
+		return err ? err : -EIO;
+	return err;
+}
+
+/* Wait until every checkpoint taken so far is acked, or the link goes. */
+static void drain(struct remus_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	while (!e->lost && e->acked < e->barrier)
+		pthread_cond_wait(&e->cond, &e->lock);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static int send_bye(struct remus_engine *e, uint32_t reason)
+{
+	uint8_t body[REMUS_BYE_LEN], *frame;
+	size_t cap;
+	int err;
+
+	if (!e->wire_ready || e->info.blackhole)
+		return 0;
+	/* The sender has stopped: its side of the wire is ours now. */
+	cap = remus_wire_tx_frame_max(&e->wire);
+	frame = malloc(cap);
+	if (!frame)
+		return -ENOMEM;
+	remus_bye_put(body, reason);
+	err = send_frame(e, frame,
+			 remus_wire_send_body(&e->wire, REMUS_REC_BYE, e->sent,
+					      body, sizeof(body), frame, cap));
+	free(frame);
+	return err;
+}
+
+static int connect_backup(struct remus_engine *e)
+{
+	int fd;
+
+	if (e->info.blackhole)
+		return session_start(e, -1, -1);
+	if (!e->info.connect)
+		return -ENOTCONN;
+	fd = e->info.connect(e->info.connect_data);
+	if (fd < 0)
+		return fd;
+	return session_start(e, fd, fd);
+}
+
+/* The backup is gone: apply the policy until one is back (or give up). */
+static int backup_lost(struct remus_engine *e)
+{
+	int err;
+
+	session_end(e);
+	e->protected = false;
+	if (e->info.policy == REMUS_POLICY_PAUSE) {
+		if (!e->suspended && e->be->ops->suspend(e->be) == 1)
+			e->suspended = true;
+		LOG(e, WARN, "policy pause: guest held, output held, until a backup returns");
+	} else {
+		buffers_mode(e, false);
+		LOG(e, WARN, "policy continue: output released, guest runs UNPROTECTED");
+	}
+	if (!e->info.repair)
+		return REMUS_END_BACKUP_LOST;
+
+	while (!atomic_load(&e->stop)) {
+		struct pollfd p = { .fd = e->stop_efd, .events = POLLIN };
+
+		if (e->be->ops->check && e->be->ops->check(e->be) == -ESRCH)
+			return REMUS_END_GUEST_GONE;
+		err = connect_backup(e);
+		if (!err)
+			break;
+		session_end(e);
+		LOG(e, DEBUG, "re-pairing: %s", strerror(-err));
+		poll(&p, 1, (int)e->info.reconnect_ms);
+	}
+	if (atomic_load(&e->stop))
+		return REMUS_END_STOPPED;
+	if (e->info.policy == REMUS_POLICY_CONTINUE)
+		buffers_mode(e, true);
+	e->protected = true;
+	LOG(e, NOTICE, "re-paired with a backup: protected again after a full checkpoint");
+	return -1;
+}
+
+static int run_loop(struct remus_engine *e)
+{
+	bool full = true;
+	int err, end;
+
+	e->next_ns = remus_now_ns();
+	for (;;) {
+		if (e->be->ops->check && e->be->ops->check(e->be) == -ESRCH) {
+			LOG(e, ERR, "the guest is gone");
+			return REMUS_END_GUEST_GONE;
+		}
+		if (e->lost) {
+			end = backup_lost(e);
+			if (end >= 0)
+				return end;
+			full = true;
+		}
+		if (atomic_load(&e->stop))
+			return REMUS_END_STOPPED;
+		if (e->suspended && e->be->ops->postcopy(e->be) == 1)
+			e->suspended = false;
+		err = take_checkpoint(e, full);
+		if (err) {
+			if (e->be->ops->check && e->be->ops->check(e->be) == -ESRCH) {
+				LOG(e, ERR, "the guest is gone");
+				return REMUS_END_GUEST_GONE;
+			}
+			LOG(e, ERR, "checkpoint %" PRIu64 ": %s", e->barrier,
+			    strerror(-err));
+			return REMUS_END_ERROR;
+		}
+		full = false;
+		if (remus_engine_checkpoint(e) == 0)
+			return REMUS_END_STOPPED;
+	}
+}
+
+static int engine_init(struct remus_engine *e, const struct remus_ctx *ctx,
+		       const struct remus_info *info, struct remus_backend *be)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->ctx = ctx;
+	e->info = *info;
+	e->be = be;
+	e->send_fd = e->recv_fd = -1;
+	e->stop_efd = -1;
+	if (!e->info.pipeline)
+		e->info.pipeline = 1;
+	if (e->info.interval_us < 1000 || !e->info.heartbeat_ms ||
+	    e->info.timeout_ms <= e->info.heartbeat_ms)
+		return -EINVAL;
+	if (!be->ops->run && (!be->ops->copy || !be->ops->suspend ||
+			      !be->ops->postcopy))
+		return -EINVAL;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	e->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->stop_efd < 0)
+		return -errno;
+	err = be->ops->geometry(be, &e->geo);
+	if (err)
+		return err;
+	err = remus_page_cache_init(&e->cache, e->geo.page_size,
+				    e->info.compression ?
+				    e->info.delta_cache_pages : 0);
+	if (err)
+		return err;
+	err = remus_compressor_init(&e->cz, e->info.compression ?
+				    e->info.codec : REMUS_CODEC_NONE, 0);
+	if (err)
+		return err;
+	err = slots_init(e);
+	if (err)
+		return err;
+	return buffers_open(e);
+}
+
+static void engine_fini(struct remus_engine *e)
+{
+	buffers_close(e);
+	slots_fini(e);
+	remus_compressor_fini(&e->cz);
+	remus_page_cache_fini(&e->cache);
+	if (e->stop_efd >= 0)
+		close(e->stop_efd);
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->lock);
+}
+
+int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
+		struct remus_backend *backend, int send_fd, int recv_fd)
+{
+	struct remus_engine *e = calloc(1, sizeof(*e));
+	int err, end;
+
+	if (!e)
+		return REMUS_END_ERROR;
+	err = engine_init(e, ctx, info, backend);
+	if (err) {
+		LOG(e, ERR, "setup: %s", strerror(-err));
+		end = REMUS_END_ERROR;
+		goto out;
+	}
+	if (ctx && ctx->started)
+		ctx->started(ctx->started_data, e);
+
+	/* TBD in the seed: buffers attached at setup. They are, and hold. */
+	buffers_mode(e, true);
+	if (info->blackhole)
+		err = session_start(e, -1, -1);
+	else if (send_fd >= 0)
+		err = session_start(e, send_fd, recv_fd);
+	else
+		err = connect_backup(e);
+	if (err) {
+		LOG(e, ERR, "no backup at start: %s", strerror(-err));
+		session_end(e);
+		e->lost = true;
+	} else {
+		e->protected = true;
+	}
+
+	if (backend->ops->run) {
+		err = backend->ops->run(backend, e);
+		end = err == -ESRCH ? REMUS_END_GUEST_GONE :
+		      atomic_load(&e->stop) ? REMUS_END_STOPPED :
+		      e->lost ? REMUS_END_BACKUP_LOST :
+		      err ? REMUS_END_ERROR : REMUS_END_STOPPED;
+	} else {
+		end = run_loop(e);
+	}
+
+	/*
+	 * TBD in the seed: cleanup. An orderly stop: the last checkpoint
+	 * acked, output released through it, the backup told goodbye so
+	 * that it does not take over; then the policy for what is left.
+	 */
+	if (end == REMUS_END_STOPPED && e->protected && !e->lost) {
+		drain(e);
+		pthread_mutex_lock(&e->lock);
+		e->lost = true;
+		pthread_cond_broadcast(&e->cond);
+		pthread_mutex_unlock(&e->lock);
+		if (e->threads) {
+			pthread_join(e->sender, NULL);
+			e->threads = false;
+			if (send_bye(e, 0) == 0)
+				LOG(e, NOTICE, "backup told: orderly stop at epoch %" PRIu64,
+				    e->acked);
+			if (e->send_fd >= 0)
+				shutdown(e->send_fd, SHUT_RDWR);
+			if (!info->blackhole)
+				pthread_join(e->acker, NULL);
+		}
+	}
+	session_end(e);
+	if (end == REMUS_END_GUEST_GONE) {
+		buffers_mode(e, false);	/* nothing left to protect */
+	} else if (e->info.policy == REMUS_POLICY_CONTINUE) {
+		buffers_mode(e, false);
+		if (e->suspended)
+			e->be->ops->postcopy(e->be);
+	} else if (!e->suspended) {
+		if (e->be->ops->suspend(e->be) == 1)
+			LOG(e, WARN, "policy pause: guest left suspended, output held");
+	}
+	if (ctx && ctx->started)
+		ctx->started(ctx->started_data, NULL);
+out:
+	engine_fini(e);
+	free(e);
+	return end;
+}
