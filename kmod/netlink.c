@@ -80,6 +80,7 @@ static const struct nla_policy remus_disk_set_policy[REMUS_A_MAX + 1] = {
 	REMUS_DISK_SELECTOR,
 	[REMUS_A_MODE]		= NLA_POLICY_MAX(NLA_U32, REMUS_MODE_MAX),
 	[REMUS_A_LIMIT_BYTES]	= NLA_POLICY_MIN(NLA_U64, 1),
+	[REMUS_A_DISK_MODE]	= NLA_POLICY_MAX(NLA_U32, REMUS_DISK_MAX),
 };
 
 int remus_epoch_check_barrier(u64 barrier, u64 n, const struct nlattr *attr,
