@@ -36,6 +36,8 @@ include daemon/daemon.mk
 include selftests/selftests.mk
 -include guest/guest.mk
 -include bench/bench.mk
+-include selftests/fuzz/fuzz.mk
+-include selftests/e2e/e2e.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 
