@@ -534,7 +534,7 @@ scan()
 			DEADLINE=$(($(now) + GRACE))
 			;;
 		esac
-	done < <(sed -n "$((SEEN + 1)),${lines}p" "$1")
+	done < <(sed -n "$((SEEN + 1)),${lines}p" "$1" | tr -d '\r')
 	SEEN=$lines
 }
 
@@ -548,7 +548,7 @@ boot()
 	STALL=
 	SEEN=0
 	CUR=
-	timeout -k 5 "$TOTAL_TIMEOUT" "$QEMU" -accel tcg -m "$MEM" -smp 1 -M pc \
+	timeout -k 5 "$((RUN_END - $(now)))" "$QEMU" -accel tcg -m "$MEM" -smp 1 -M pc \
 		-no-reboot -nodefaults -no-user-config -display none \
 		-kernel "$VMLINUX" -initrd "$CPIO" \
 		-serial "file:$con" -serial "file:$tap" \
@@ -575,6 +575,7 @@ boot()
 	BOOT_RC=$?
 	QPID=
 	scan "$tap"
+	tr -d '\r' <"$tap" >"$tap.tmp" && mv "$tap.tmp" "$tap"
 	{
 		echo "===== boot $n (tests after #$skip of the plan; qemu status $BOOT_RC) ====="
 		cat "$con"
@@ -625,6 +626,7 @@ collect()
 }
 
 say "kernel $KVER, $NT tests in ${#SEL_SUITES[@]} suites (${SEL_SUITES[*]}), remus.ko: ${KO:-none${KO_PROBLEM:+ ($KO_PROBLEM)}}"
+RUN_END=$(($(now) + TOTAL_TIMEOUT))
 DONE=0
 BOOTN=0
 while [ "$DONE" -lt "$NT" ] || [ "$BOOTN" -eq 0 ]; do
@@ -671,7 +673,7 @@ while [ "$DONE" -lt "$NT" ] || [ "$BOOTN" -eq 0 ]; do
 		if [ -z "$DIED_IN" ] && [ "$COLLECTED" -eq 0 ]; then
 			break
 		fi
-		if [ "$BOOTN" -gt "$REBOOTS" ]; then
+		if [ "$BOOTN" -gt "$REBOOTS" ] || [ "$(now)" -ge "$RUN_END" ]; then
 			break
 		fi
 		[ "$DONE" -lt "$NT" ] && say "rebooting for the remaining $((NT - DONE)) tests"
