@@ -30,6 +30,9 @@
 #define CTL_FIX_SID	0x04
 #define MAX_BODY	REMUS_WIRE_BODY_MIN
 #define GUEST_PAGES	64
+/* Pages up to this size are applied to the scratch guest; HELLO may ask
+ * for 2 MiB pages, which would make every input allocate 128 MiB. */
+#define GUEST_PS_MAX	(16u << 10)
 
 static const uint8_t fuzz_key[REMUS_WIRE_KEY_LEN] = { 'f', 'u', 'z', 'z' };
 
@@ -37,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t frame[REMUS_WIRE_OVERHEAD + MAX_BODY];
 static uint8_t stream[1 << 17];
+static uint8_t scratch_guest[GUEST_PAGES * GUEST_PS_MAX];
 
 static uint8_t *page_of(uint8_t *guest, uint32_t page_size, uint64_t pfn)
 {
@@ -49,7 +53,7 @@ static uint8_t *page_of(uint8_t *guest, uint32_t page_size, uint64_t pfn)
 
 static void engine(struct remus_wire *w, const struct remus_frame *f,
 		   struct remus_batch_reader *rd, bool *rd_ready,
-		   struct remus_compressor *cz, uint8_t **guest)
+		   struct remus_compressor *cz, bool *apply)
 {
 	struct remus_batch_item it;
 	union {
@@ -67,7 +71,7 @@ static void engine(struct remus_wire *w, const struct remus_frame *f,
 		    remus_wire_accept(w, 0, frame, sizeof(frame)) > 0 &&
 		    !*rd_ready && !remus_batch_reader_init(rd, w, cz)) {
 			*rd_ready = true;
-			*guest = calloc(GUEST_PAGES, w->hello.page_size);
+			*apply = w->hello.page_size <= GUEST_PS_MAX;
 		}
 		break;
 	case REMUS_REC_HELLO_ACK:
@@ -78,8 +82,8 @@ static void engine(struct remus_wire *w, const struct remus_frame *f,
 		if (!*rd_ready || remus_batch_open(rd, w, f))
 			break;
 		while (remus_batch_next(rd, &it) == 1) {
-			if (f->type == REMUS_REC_PAGES && *guest)
-				remus_delta_apply(page_of(*guest,
+			if (f->type == REMUS_REC_PAGES && *apply)
+				remus_delta_apply(page_of(scratch_guest,
 							  w->hello.page_size,
 							  it.where),
 						  w->hello.page_size, it.kind,
@@ -166,8 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct remus_batch_reader rd;
 	struct remus_frame f;
 	struct remus_wire w;
-	bool rd_ready = false;
-	uint8_t *guest = NULL;
+	bool rd_ready = false, apply = false;
 	const uint8_t *in;
 	size_t len, chunk, off = 0;
 	int mode;
@@ -216,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		off += used;
 		if (r == 1)
-			engine(&w, &f, &rd, &rd_ready, &cz, &guest);
+			engine(&w, &f, &rd, &rd_ready, &cz, &apply);
 	}
 	/* an error is sticky: the next call must say the same */
 	if (w.err) {
@@ -229,7 +232,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rd_ready)
 		remus_batch_reader_fini(&rd);
-	free(guest);
 	remus_compressor_fini(&cz);
 	remus_wire_fini(&w);
 	return 0;
