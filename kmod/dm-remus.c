@@ -1397,10 +1397,6 @@ static int remus_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		ti->error = "Requires <dev_path> <mode> [<key>=<value> ...]";
 		return -EINVAL;
 	}
-	if (ti->begin) {
-		ti->error = "Must start at sector 0";
-		return -EINVAL;
-	}
 	if (remus_parse_dmode(argv[1], &dmode)) {
 		ti->error = "Unknown mode: want replicate, stage or buffer";
 		return -EINVAL;
@@ -1541,6 +1537,8 @@ static void remus_presuspend(struct dm_target *ti)
 
 	spin_lock(&d->lock);
 	d->draining = true;
+	/* Only known here: dm clears it before postsuspend. */
+	d->noflush = dm_noflush_suspending(ti);
 	spin_unlock(&d->lock);
 	remus_kick(d);
 }
@@ -1564,7 +1562,7 @@ static void remus_postsuspend(struct dm_target *ti)
 	struct remus_disk *d = ti->private;
 
 	flush_work(&d->work);
-	if (d->dmode != REMUS_DISK_BUFFER || dm_noflush_suspending(ti))
+	if (d->dmode != REMUS_DISK_BUFFER || d->noflush)
 		return;
 	mutex_lock(&d->ctl);
 	if (!list_empty(&d->epochs) && remus_write_out_all(d, false))

@@ -82,6 +82,7 @@ struct remus_disk {
 	bool dead;			/* destructor ran */
 	bool bound;			/* a log file is bound */
 	bool draining;			/* suspending: nothing waits */
+	bool noflush;			/* ... with --noflush */
 	bool applying;			/* writing all out: pass-through waits */
 	bool full_event;		/* LOG_FULL to send */
 	u32 dmode;			/* enum remus_disk_mode */

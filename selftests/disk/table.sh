@@ -45,7 +45,7 @@ bad "Invalid limit" "0 $SZ remus $LOOP buffer limit="
 bad "Duplicate limit=" "0 $SZ remus $LOOP buffer limit=4096 limit=8192"
 bad "Unknown option" "0 $SZ remus $LOOP stage lmit=4096"
 bad "Unknown option" "0 $SZ remus $LOOP stage 4096"
-bad "Must start at sector 0" "0 8 error
+bad "singleton target type must appear alone" "0 8 error
 8 $((SZ - 8)) remus $LOOP replicate"
 
 DEVNO=$(cat "/sys/block/${LOOP#/dev/}/dev")
