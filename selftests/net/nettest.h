@@ -1330,6 +1330,40 @@ NT_FN int nt_run(int nsfd, char *const argv[], char *out, size_t outlen)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Packets the per-CPU input backlogs dropped (netdev_max_backlog). */
+NT_FN unsigned long long nt_softnet_drops(void)
+{
+	FILE *f = fopen("/proc/net/softnet_stat", "re");
+	unsigned long long sum = 0;
+	unsigned int processed, dropped;
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%x %x%*[^\n]", &processed, &dropped) == 2)
+		sum += dropped;
+	fclose(f);
+	return sum;
+}
+
+/*
+ * Raise net.core.netdev_max_backlog (a global) so that a large release
+ * is not lost in veth's receive path, which is not what is tested.
+ * Returns the old value to give back to nt_set_max_backlog().
+ */
+NT_FN long nt_set_max_backlog(long v)
+{
+	char buf[32];
+	long old = -1;
+
+	if (nt_read_file("/proc/sys/net/core/netdev_max_backlog", buf, sizeof(buf)) == 0)
+		old = strtol(buf, NULL, 10);
+	if (v > 0) {
+		snprintf(buf, sizeof(buf), "%ld", v);
+		nt_write_file("/proc/sys/net/core/netdev_max_backlog", buf);
+	}
+	return old;
+}
+
 NT_FN const char *nt_tc_path(void)
 {
 	const char *tc = getenv("TC");
@@ -1614,8 +1648,15 @@ NT_FN int nt_pair_setup(struct nt_pair *p, const char *root_kind, char *why,
 	return 0;
 }
 
+/*
+ * Deleting veth0 first frees whatever its qdisc still holds. Held packets
+ * keep their sender's socket, and so namespace a, alive: without this a
+ * test that ends while buffering would leak its namespace.
+ */
 NT_FN void nt_pair_teardown(struct nt_pair *p)
 {
+	if (p->rt_a.nl && p->if_a)
+		nt_link_del(&p->rt_a, p->if_a, NULL);
 	if (p->tx >= 0)
 		close(p->tx);
 	if (p->rx >= 0)
