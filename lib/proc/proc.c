@@ -213,7 +213,7 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 	int ret;
 
 	if (p->suspended)
-		return 0;
+		return remus_proc_check(p);
 	t0 = now_ns();
 	if (timeout_ms >= 0)
 		deadline = t0 + (uint64_t)timeout_ms * 1000000ULL;
@@ -259,10 +259,12 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 
 int remus_proc_resume(struct remus_proc *p)
 {
+	/* a guest that cannot be sent SIGCONT is not ours to resume either */
+	p->suspended = false;
 	if (sys_pidfd_send_signal(p->pidfd, SIGCONT) < 0)
 		return -errno;
-	p->suspended = false;
-	return 0;
+	/* a zombie takes signals without complaint */
+	return remus_proc_check(p);
 }
 
 static int readv_errno(int err)

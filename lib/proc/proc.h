@@ -68,10 +68,11 @@ void remus_proc_get_stats(const struct remus_proc *p,
 /*
  * Stops the guest and returns once all its threads are stopped: 0, -ESRCH if
  * it died, -ETIMEDOUT after @timeout_ms (negative: wait for ever) with the
- * guest left stopping (call resume to undo). 0 at once if already suspended.
+ * guest left stopping (call resume to undo). If already suspended: at once,
+ * 0 or -ESRCH.
  */
 int remus_proc_suspend(struct remus_proc *p, int timeout_ms);
-/* SIGCONT: 0 or -ESRCH. */
+/* SIGCONT: 0 or -ESRCH. Marks the guest not suspended either way. */
 int remus_proc_resume(struct remus_proc *p);
 
 /*

@@ -22,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../guest/remus_guest.h"
 #include "proc/guest_proto.h"
+#include "proc/range.h"
 
 enum { T_PASS, T_FAIL, T_SKIP };
 
@@ -62,10 +64,13 @@ tmsg(struct tctx *c, const char *fmt, ...)
 		}							\
 	} while (0)
 
+/* Each operand is evaluated once: @got is often a call. */
 #define CHECK_EQ(c, exp, got, what)					\
-	CHECK(c, (int64_t)(exp) == (int64_t)(got),			\
-	      "%s: expected %" PRId64 ", saw %" PRId64, what,		\
-	      (int64_t)(exp), (int64_t)(got))
+	do {								\
+		int64_t __e = (int64_t)(exp), __g = (int64_t)(got);	\
+		CHECK(c, __e == __g, "%s: expected %" PRId64 ", saw %"	\
+		      PRId64, what, __e, __g);				\
+	} while (0)
 
 /* A library call that must return 0. */
 #define CHECK_OK(c, call)						\
@@ -144,6 +149,8 @@ enum tg_op {
 	TG_WRITE = 1,	/* stamp pages idx[] with (val << 32 | idx) */
 	TG_READ,	/* read pages idx[] */
 	TG_SPIN,	/* ack, then spin for ever: see tg_spin() */
+	TG_VFORK,	/* ack, then block in vfork() for val seconds: the
+			 * guest cannot stop meanwhile (uninterruptible wait) */
 	TG_EXIT,
 };
 
@@ -221,6 +228,17 @@ static inline int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static __attribute__((noinline)) void tg_vfork_sleep(unsigned int sec)
+{
+	struct timespec ts = { sec, 0 };
+
+	if (!vfork()) {
+		/* only syscalls here: the memory is the parent's */
+		syscall(SYS_nanosleep, &ts, NULL);
+		_exit(0);
+	}
+}
+
 static inline void __attribute__((noreturn))
 tg_child(int cmd, int ack, int desc, uint64_t size, unsigned int gflags)
 {
@@ -276,6 +294,11 @@ tg_child(int cmd, int ack, int desc, uint64_t size, unsigned int gflags)
 			tg_spin_thread(&args[0]);
 			break;
 		}
+		case TG_VFORK:
+			if (write_full(ack, &a, 1))
+				_exit(1);
+			tg_vfork_sleep(c.val);
+			break;
 		case TG_EXIT:
 			_exit(0);
 		default:
