@@ -31,20 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "demo_state.h"
 #include "remus_guest.h"
-
-#define DEMO_MAGIC	0x6f6d65642d73756dULL	/* "mus-demo" */
-
-/* The program's state: the first page of the region's app area. */
-struct demo_state {
-	uint64_t magic;
-	uint64_t counter;	/* the last value produced */
-	uint64_t sent;		/* the last value handed to the network */
-	uint64_t cursor;	/* pages written so far: walks the permutation */
-	uint64_t npages;	/* pages that the dirty rate writes */
-	uint64_t mult;		/* page = (mult * cursor + add) mod npages */
-	uint64_t add;
-};
 
 struct config {
 	uint64_t addr;
@@ -471,6 +459,8 @@ int main(int argc, char **argv)
 
 	o.addr = cf.addr;
 	o.size = cf.size;
+	/* announce ourselves only once a restored state has passed its checks */
+	o.flags = REMUS_GUEST_F_LATE_READY;
 	ret = remus_guest_init(&g, &o);
 	if (ret) {
 		fprintf(stderr, "demo-guest: region setup: %s\n", strerror(-ret));
@@ -492,6 +482,11 @@ int main(int argc, char **argv)
 		}
 	} else {
 		state_init(st, &g);
+	}
+	ret = remus_guest_ready(&g);
+	if (ret) {
+		fprintf(stderr, "demo-guest: handshake: %s\n", strerror(-ret));
+		return 1;
 	}
 	if (!cf.quiet) {
 		printf("demo-guest: pid %d region 0x%" PRIx64 "+%" PRIu64

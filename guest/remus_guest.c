@@ -248,7 +248,7 @@ static int write_desc_file(const char *path, const char *buf, size_t len)
 	return ret;
 }
 
-static int handshake(const struct remus_guest *g, const struct handshake *h)
+static int handshake(const struct remus_guest *g)
 {
 	struct remus_guest_desc d = {
 		.version = REMUS_GUEST_DESC_VERSION,
@@ -264,15 +264,15 @@ static int handshake(const struct remus_guest *g, const struct handshake *h)
 	char buf[REMUS_GUEST_DESC_MAX];
 	int len, ret = 0;
 
-	if (h->fd < 0 && !h->path)
+	if (g->desc_fd < 0 && !g->desc_path)
 		return 0;
 	len = remus_guest_desc_format(&d, buf, sizeof(buf));
 	if (len < 0)
 		return len;
-	if (h->path)
-		ret = write_desc_file(h->path, buf, len);
-	if (!ret && h->fd >= 0)
-		ret = write_pipe(h->fd, buf, len);
+	if (g->desc_path)
+		ret = write_desc_file(g->desc_path, buf, len);
+	if (!ret && g->desc_fd >= 0)
+		ret = write_pipe(g->desc_fd, buf, len);
 	return ret;
 }
 
@@ -284,6 +284,7 @@ int remus_guest_init(struct remus_guest *g, const struct remus_guest_opts *o)
 
 	memset(g, 0, sizeof(*g));
 	g->uffd = -1;
+	g->desc_fd = -1;
 	resolve(o, &h);
 	g->page_size = sysconf(_SC_PAGESIZE);
 	g->size = o->size;
@@ -335,11 +336,14 @@ int remus_guest_init(struct remus_guest *g, const struct remus_guest_opts *o)
 	}
 	g->app = (char *)g->base + g->hdr->app_off;
 	g->app_size = g->size - g->hdr->app_off;
-	ret = handshake(g, &h);
-	if (ret)
-		goto err;
-	if (h.fd >= 0)
-		close(h.fd);
+	g->desc_fd = h.fd;
+	g->desc_path = h.path;
+	h.fd = -1;
+	if (!(o->flags & REMUS_GUEST_F_LATE_READY)) {
+		ret = remus_guest_ready(g);
+		if (ret)
+			goto err;
+	}
 	return 0;
 err:
 	if (h.fd >= 0)
@@ -348,12 +352,29 @@ err:
 	return ret;
 }
 
+int remus_guest_ready(struct remus_guest *g)
+{
+	int ret;
+
+	if (!g->base)
+		return -EINVAL;
+	ret = handshake(g);
+	if (g->desc_fd >= 0)
+		close(g->desc_fd);
+	g->desc_fd = -1;
+	g->desc_path = NULL;
+	return ret;
+}
+
 void remus_guest_fini(struct remus_guest *g)
 {
 	if (g->uffd >= 0)
 		close(g->uffd);
+	if (g->desc_fd >= 0)
+		close(g->desc_fd);
 	if (g->base)
 		munmap(g->base, g->size);
 	memset(g, 0, sizeof(*g));
 	g->uffd = -1;
+	g->desc_fd = -1;
 }

@@ -42,9 +42,13 @@
 #define REMUS_GUEST_F_NO_UFFD		(1u << 1)
 /* Ignore REMUS_GUEST_* in the environment; use only the options. */
 #define REMUS_GUEST_F_NO_ENV		(1u << 2)
+/* Do not hand the descriptor over in init: the program checks the region
+ * first (say, the restored state) and then calls remus_guest_ready(). */
+#define REMUS_GUEST_F_LATE_READY	(1u << 3)
 #define REMUS_GUEST_F_ALL		(REMUS_GUEST_F_HUGEPAGE | \
 					 REMUS_GUEST_F_NO_UFFD | \
-					 REMUS_GUEST_F_NO_ENV)
+					 REMUS_GUEST_F_NO_ENV | \
+					 REMUS_GUEST_F_LATE_READY)
 
 struct remus_guest_opts {
 	uint64_t addr;		/* page-aligned; 0: REMUS_GUEST_DEFAULT_ADDR */
@@ -67,6 +71,9 @@ struct remus_guest {
 	int uffd;		/* kept open for the process's life; -1: none */
 	uint64_t uffd_features;
 	enum remus_guest_tracking tracking;
+	/* the handshake, until done */
+	int desc_fd;
+	const char *desc_path;
 };
 
 /*
@@ -77,12 +84,19 @@ struct remus_guest {
  *               (wrong size, magic, version, address)
  *   -EIO        the image could not be read whole
  *   others      from mmap, userfaultfd, open, write
- * On failure nothing stays mapped or open, except that the handshake fd
- * is closed either way (so that the daemon sees EOF at once).
+ * On failure nothing stays mapped or open, and the handshake fd is closed
+ * (the daemon sees EOF at once).
  */
 int remus_guest_init(struct remus_guest *g, const struct remus_guest_opts *o);
 
-/* Unmaps the region and closes the userfaultfd. */
+/*
+ * With REMUS_GUEST_F_LATE_READY: hands the descriptor to the daemon, telling
+ * it the guest is ready to be checkpointed. 0 or -errno; once only.
+ */
+int remus_guest_ready(struct remus_guest *g);
+
+/* Unmaps the region and closes the userfaultfd (and an unused handshake fd,
+ * which the daemon sees as a failed start). */
 void remus_guest_fini(struct remus_guest *g);
 
 #endif /* REMUS_GUEST_H */

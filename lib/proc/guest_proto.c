@@ -85,6 +85,10 @@ static int parse_line(char *line, struct remus_guest_desc *d, unsigned int *seen
 		}
 		return -EINVAL;
 	}
+	if (strcmp(line, "pid") && strcmp(line, "addr") && strcmp(line, "size") &&
+	    strcmp(line, "page-size") && strcmp(line, "uffd-features") &&
+	    strcmp(line, "restored") && strcmp(line, "generation"))
+		return 0;	/* a later version's key */
 	if (parse_u64(val, &v))
 		return -EINVAL;
 	if (!strcmp(line, "pid")) {
@@ -112,7 +116,6 @@ static int parse_line(char *line, struct remus_guest_desc *d, unsigned int *seen
 	} else if (!strcmp(line, "generation")) {
 		d->generation = v;
 	}
-	/* unknown keys: a later version's, skipped */
 	return 0;
 }
 
