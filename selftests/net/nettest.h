@@ -884,6 +884,7 @@ struct nt_link {
 	uint32_t flags;
 	uint8_t operstate;
 	char name[IFNAMSIZ];
+	char alias[128];
 };
 
 NT_FN int nt_link_attr_cb(const struct nlattr *a, void *data)
@@ -894,6 +895,8 @@ NT_FN int nt_link_attr_cb(const struct nlattr *a, void *data)
 		l->operstate = mnl_attr_get_u8(a);
 	else if (mnl_attr_get_type(a) == IFLA_IFNAME)
 		snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(a));
+	else if (mnl_attr_get_type(a) == IFLA_IFALIAS)
+		snprintf(l->alias, sizeof(l->alias), "%s", mnl_attr_get_str(a));
 	return MNL_CB_OK;
 }
 
@@ -1604,8 +1607,9 @@ NT_FN int nt_pair_setup(struct nt_pair *p, const char *root_kind, char *why,
 	if ((err = nt_open_in(p->ns_a, &p->rt_a, false)) ||
 	    (err = nt_open_in(p->ns_b, &p->rt_b, false)))
 		NT_SETUP_FAIL("rtnetlink socket", err);
+	/* The sch_plug fallback runs without remus.ko. */
 	err = nt_open_in(p->ns_a, &p->gn, true);
-	if (err)
+	if (err && !(root_kind && !strcmp(root_kind, "plug")))
 		NT_SETUP_FAIL("remus genl family (module loaded?)", err);
 
 	err = nt_link_add_veth(&p->rt_a, NT_IF_A, nt_mac_a, NT_IF_B, nt_mac_b,
