@@ -511,15 +511,17 @@ static int harvest_scan(struct remus_dirty *d, struct remus_dirty_set *out)
 				if (ret)
 					return ret;
 			}
-			if ((unsigned long)n == d->vec_len)
-				d->stats.vec_full++;
 			/*
-			 * A full vector stops the walk early; walk_end says
-			 * where. It must advance, or the kernel broke its
-			 * contract and we would spin.
+			 * Only a full vector stops the walk early, and then
+			 * walk_end says where. When the walk went to the end,
+			 * walk_end may still hold the kernel's last internal
+			 * restart point (its bounce buffer holds 512 regions;
+			 * 6.7..6.18 at least): going on from there would scan
+			 * the tail again. walk_end must advance, or we spin.
 			 */
-			if (arg.walk_end >= end)
+			if ((unsigned long)n < d->vec_len || arg.walk_end >= end)
 				break;
+			d->stats.vec_full++;
 			if (arg.walk_end <= start)
 				return -EIO;
 			start = arg.walk_end;
