@@ -16,12 +16,19 @@ $(LIBGUEST): $(GUEST_LIB_SRCS:%.c=$(O)/%.o)
 $(O)/demo-guest: $(O)/guest/demo-guest.o $(LIBGUEST)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-# Unit tests that run a guest of their own link the guest library too
-# ($^ of the pattern rule in selftests.mk picks it up); test_guest runs
-# demo-guest.
-GUEST_UNIT_TESTS := $(addprefix $(O)/selftests/unit/,test_dirty test_proc test_guest)
-$(GUEST_UNIT_TESTS): $(LIBGUEST)
+# Tests that run a guest of their own link the guest library too ($^ of
+# the rules in selftests.mk picks it up); test_guest runs demo-guest. The
+# VM suite selftests/proc builds the same tests and carries its own copy of
+# demo-guest (the VM gets $(O)/selftests/proc/*).
+GUEST_TESTS := $(addprefix $(O)/selftests/unit/,test_dirty test_proc test_guest) \
+	$(addprefix $(O)/selftests/proc/,dirty proc guest)
+$(GUEST_TESTS): $(LIBGUEST)
 $(O)/selftests/unit/test_guest: | $(O)/demo-guest
+$(O)/selftests/proc/guest: | $(O)/selftests/proc/demo-guest
+$(O)/selftests/proc/demo-guest: $(O)/demo-guest
+	@mkdir -p $(dir $@)
+	cp $< $@
+TEST_PROGS += $(O)/selftests/proc/demo-guest
 
 -include $(O)/guest/remus_guest.d $(O)/guest/demo-guest.d
 

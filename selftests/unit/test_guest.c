@@ -5,8 +5,8 @@
  * region header, restore from an image, and demo-guest carrying on from its
  * counter after a failover, over IPv6 and IPv4.
  *
- * demo-guest is found next to this binary (../../demo-guest) or at
- * $REMUS_DEMO_GUEST.
+ * demo-guest is found at $REMUS_DEMO_GUEST, next to this binary (the VM
+ * suite), or at ../../demo-guest from it (the build tree).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
 
 #define IN_PROC_ADDR	0x320000000000ULL
 
-static char demo_path[PATH_MAX];
+static char demo_path[PATH_MAX + 32];
 static char tmpdir[PATH_MAX];
 
 static int find_demo(void)
@@ -36,14 +36,16 @@ static int find_demo(void)
 
 	if (env && *env) {
 		snprintf(demo_path, sizeof(demo_path), "%s", env);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n <= 0)
-			return -1;
-		self[n] = '\0';
-		snprintf(demo_path, sizeof(demo_path), "%s/../../demo-guest",
-			 dirname(self));
+		return access(demo_path, X_OK);
 	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(demo_path, sizeof(demo_path), "%s/demo-guest", dirname(self));
+	if (!access(demo_path, X_OK))
+		return 0;
+	snprintf(demo_path, sizeof(demo_path), "%s/../../demo-guest", self);
 	return access(demo_path, X_OK);
 }
 
