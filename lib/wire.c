@@ -203,19 +203,48 @@ static void make_nonce(uint8_t n[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES],
 	put64(n + 16, seq);
 }
 
-static void mac(const struct remus_wire *w, const uint8_t *key,
-		const uint8_t *hdr, const uint8_t *body, size_t len,
-		uint8_t tag[REMUS_WIRE_TAG_LEN])
+/*
+ * The tag of a frame that is not encrypted: @frame is the header with the
+ * body right after it. Keyed, it is the Poly1305 tag of XChaCha20-Poly1305
+ * with nothing to encrypt and the whole frame as associated data: the
+ * AEAD's one-time key per (key, nonce) makes it a MAC, and Poly1305 runs
+ * several times faster than keyed BLAKE2b. Without a key it is a plain
+ * BLAKE2b-128 checksum.
+ */
+static void tag_make(const struct remus_wire *w, const uint8_t *key,
+		     uint8_t dir, uint64_t seq, const uint8_t *frame,
+		     size_t len, uint8_t tag[REMUS_WIRE_TAG_LEN])
 {
-	crypto_generichash_state st;
-	bool keyed = w->auth != REMUS_WIRE_AUTH_NONE;
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t none[1];
 
-	crypto_generichash_init(&st, keyed ? key : NULL,
-				keyed ? REMUS_WIRE_KEY_LEN : 0,
-				REMUS_WIRE_TAG_LEN);
-	crypto_generichash_update(&st, hdr, REMUS_WIRE_HDR_LEN);
-	crypto_generichash_update(&st, body, len);
-	crypto_generichash_final(&st, tag, REMUS_WIRE_TAG_LEN);
+	if (w->auth == REMUS_WIRE_AUTH_NONE) {
+		crypto_generichash(tag, REMUS_WIRE_TAG_LEN, frame,
+				   REMUS_WIRE_HDR_LEN + len, NULL, 0);
+		return;
+	}
+	make_nonce(nonce, dir, seq);
+	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+		none, tag, NULL, none, 0, frame, REMUS_WIRE_HDR_LEN + len,
+		NULL, nonce, key);
+}
+
+static bool tag_ok(const struct remus_wire *w, const uint8_t *key,
+		   uint8_t dir, uint64_t seq, const uint8_t *frame, size_t len,
+		   const uint8_t tag[REMUS_WIRE_TAG_LEN])
+{
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t want[REMUS_WIRE_TAG_LEN], none[1];
+
+	if (w->auth == REMUS_WIRE_AUTH_NONE) {
+		crypto_generichash(want, REMUS_WIRE_TAG_LEN, frame,
+				   REMUS_WIRE_HDR_LEN + len, NULL, 0);
+		return !crypto_verify_16(want, tag);
+	}
+	make_nonce(nonce, dir, seq);
+	return !crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+		none, NULL, none, 0, tag, frame, REMUS_WIRE_HDR_LEN + len,
+		nonce, key);
 }
 
 static bool is_ckpt(uint8_t type)
@@ -389,7 +418,7 @@ static ssize_t seal_frame(struct remus_wire *w, uint8_t type, uint64_t epoch,
 			body, tag, NULL, body, len, frame, REMUS_WIRE_HDR_LEN,
 			NULL, nonce, d->key);
 	} else {
-		mac(w, d->key, frame, body, len, tag);
+		tag_make(w, d->key, self_dir(w), d->seq, frame, len, tag);
 	}
 	account(d, type, epoch, count, len, tag);
 	return (ssize_t)(REMUS_WIRE_OVERHEAD + len);
@@ -650,7 +679,6 @@ static int rx_frame(struct remus_wire *w, struct remus_frame *f)
 	uint32_t len = get32(h + H_LEN);
 	uint64_t seq = get64(h + H_SEQ), epoch = get64(h + H_EPOCH);
 	uint8_t *tag = body + len;
-	uint8_t want[REMUS_WIRE_TAG_LEN];
 	uint8_t dir = self_dir(w) ^ 1;
 	struct remus_wire_dir *d = &w->rx;
 	int err;
@@ -670,8 +698,7 @@ static int rx_frame(struct remus_wire *w, struct remus_frame *f)
 			    nonce, d->key))
 			return -EKEYREJECTED;
 	} else {
-		mac(w, d->key, h, body, len, want);
-		if (crypto_verify_16(want, tag))
+		if (!tag_ok(w, d->key, dir, seq, h, len, tag))
 			return w->auth == REMUS_WIRE_AUTH_NONE ? -EBADMSG
 							       : -EKEYREJECTED;
 	}

@@ -17,10 +17,11 @@
  *   remus_wire_rx_*() <-      -- ACK e --     remus_wire_seal(ACK, e)
  *   HEARTBEAT both ways, BYE to stop.
  *
- * Frames: 48-byte header, body, 16-byte tag. The tag is a keyed BLAKE2b
- * MAC (pre-shared key, per-session and per-direction subkeys), or the
- * XChaCha20-Poly1305 tag when encryption was negotiated, or an unkeyed
- * BLAKE2b checksum in the explicit no-key mode (REMUS_WIRE_AUTH_NONE,
+ * Frames: 48-byte header, body, 16-byte tag. The tag is a Poly1305 MAC
+ * (XChaCha20-Poly1305 with the frame as associated data; pre-shared key,
+ * per-session and per-direction subkeys, the sequence number in the
+ * nonce), the same AEAD's tag over the encrypted body when encryption was
+ * negotiated, or an unkeyed BLAKE2b checksum in the explicit no-key mode (REMUS_WIRE_AUTH_NONE,
  * which callers should report as "unauthenticated").
  *
  * Errors (negative errno). The receive side's errors are sticky: a byte
@@ -130,7 +131,7 @@ enum remus_wire_role {
 
 /* Zero-initialised means MAC, which needs a key: no key is never implied. */
 enum remus_wire_auth {
-	REMUS_WIRE_AUTH_MAC = 0,	/* keyed BLAKE2b-128 on every frame */
+	REMUS_WIRE_AUTH_MAC = 0,	/* Poly1305 MAC on every frame */
 	REMUS_WIRE_AUTH_AEAD = 1,	/* ask for XChaCha20-Poly1305 */
 	REMUS_WIRE_AUTH_NONE = 2,	/* explicit: checksum only */
 };
