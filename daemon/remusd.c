@@ -455,6 +455,50 @@ static void on_epoch(void *data, const struct remus_epoch_stats *st)
 	fflush(stderr);
 }
 
+/*
+ * Crash tests: REMUS_FAULT=POINT[:N] kills this daemon with SIGKILL at the
+ * N-th time (default 1) the engine passes POINT (see remus_info.fault).
+ */
+static const char *fault_point;
+static unsigned long fault_after = 1, fault_hits;
+
+static void fault_hook(void *data, const char *point, uint64_t epoch)
+{
+	char msg[128];
+	int n;
+
+	if (strcmp(point, fault_point) ||
+	    __atomic_add_fetch(&fault_hits, 1, __ATOMIC_SEQ_CST) != fault_after)
+		return;
+	n = snprintf(msg, sizeof(msg), "remusd: REMUS_FAULT: killed at %s, epoch %" PRIu64 "\n",
+		     point, epoch);
+	if (write(STDERR_FILENO, msg, (size_t)n) < 0)
+		n = 0;
+	raise(SIGKILL);
+}
+
+static void fault_setup(struct remus_info *info)
+{
+	static char point[32];
+	const char *env = getenv("REMUS_FAULT");
+	char *colon;
+
+	if (!env || !*env)
+		return;
+	snprintf(point, sizeof(point), "%s", env);
+	colon = strchr(point, ':');
+	if (colon) {
+		*colon = '\0';
+		fault_after = strtoul(colon + 1, NULL, 10);
+		if (!fault_after)
+			fault_after = 1;
+	}
+	fault_point = point;
+	info->fault = fault_hook;
+	LOGF(WARN, "REMUS_FAULT: this daemon will kill itself at %s #%lu",
+	     fault_point, fault_after);
+}
+
 struct peer {
 	struct remus_addr a;
 	unsigned int timeout_ms;
@@ -608,6 +652,7 @@ static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
 	info.disks = O.disks;
 	info.nr_disks = O.nr_disks;
 	info.on_epoch = on_epoch;
+	fault_setup(&info);
 	err = load_key(&info, key);
 	if (err)
 		return 1;

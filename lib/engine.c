@@ -158,6 +158,12 @@ int remus_ckpt_set_state(struct remus_ckpt *c, const void *data, size_t len)
 
 #define LOG(e, lvl, ...) remus_log((e)->ctx, REMUS_LOG_##lvl, __VA_ARGS__)
 
+static void fault(struct remus_engine *e, const char *point, uint64_t epoch)
+{
+	if (e->info.fault)
+		e->info.fault(e->info.fault_data, point, epoch);
+}
+
 /* ---- output buffers ---- */
 
 static int buffers_open(struct remus_engine *e)
@@ -519,6 +525,8 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 			err = send_frame(e, frame, n);
 			if (err)
 				return err;
+			if (!wire)
+				fault(e, "send", c->epoch);
 			wire += (uint64_t)n;
 			err = remus_batch_add_page(b, &e->wire, c->pfns[i],
 						   page);
@@ -531,6 +539,8 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		err = send_frame(e, frame, n);
 		if (err)
 			return err;
+		if (!wire)
+			fault(e, "send", c->epoch);
 		wire += (uint64_t)n;
 	}
 	/* The state blob, in chunks that fit a frame. */
@@ -558,6 +568,7 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 	if (err)
 		return err;
 	wire += (uint64_t)n;
+	fault(e, "sent", c->epoch);
 
 	remus_compress_stats_take(&e->cz, &tx, &rx);
 	c->st.raw_bytes = (uint64_t)c->nr_pages * c->page_size + c->state_len;
@@ -668,7 +679,9 @@ static void handle_ack(struct remus_engine *e, uint64_t n)
 	pthread_mutex_unlock(&e->lock);
 
 	/* The backup holds n: its output may go. */
+	fault(e, "ack", n);
 	buffers_release(e, n);
+	fault(e, "release", n);
 
 	pthread_mutex_lock(&e->lock);
 	e->acked = n;
@@ -918,6 +931,7 @@ int remus_engine_suspend(struct remus_engine *e)
 	e->barrier = n;
 	e->cur = s;
 	e->t_suspend0 = t0;
+	fault(e, "pause", n);
 	return 1;
 }
 

@@ -243,16 +243,17 @@ static int filter_del(struct nl_sock *sk, int ifindex)
 	return nlerr(err);
 }
 
+static int link_del(struct nl_sock *sk, const char *name);
+
 static int ifb_add(struct nl_sock *sk, const char *name, const char *alias,
 		   uint32_t *ifindex)
 {
-	struct rtnl_link *l = rtnl_link_alloc(), *got;
+	struct rtnl_link *l = rtnl_link_alloc(), *got, *chg;
 	int err;
 
 	if (!l)
 		return -ENOMEM;
 	rtnl_link_set_name(l, name);
-	rtnl_link_set_ifalias(l, alias);
 	rtnl_link_set_flags(l, IFF_UP);
 	err = rtnl_link_set_type(l, "ifb");
 	if (!err)
@@ -265,8 +266,18 @@ static int ifb_add(struct nl_sock *sk, const char *name, const char *alias,
 	if (err)
 		return err;
 	*ifindex = rtnl_link_get_ifindex(got);
+	/* A new link takes no alias: it is set by a change afterwards. */
+	chg = rtnl_link_alloc();
+	err = -ENOMEM;
+	if (chg) {
+		rtnl_link_set_ifalias(chg, alias);
+		err = nlerr(rtnl_link_change(sk, got, chg, 0));
+		rtnl_link_put(chg);
+	}
 	rtnl_link_put(got);
-	return 0;
+	if (err)
+		link_del(sk, name);
+	return err;
 }
 
 static int link_del(struct nl_sock *sk, const char *name)

@@ -77,6 +77,23 @@ static int nl_err_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_STOP;
 }
 
+/* The end of a dump; its payload is the dump's error code. */
+static int nl_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const int *err = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*err) && *err) {
+		errno = -*err;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_STOP;
+}
+
+static int nl_noop_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return MNL_CB_OK;
+}
+
 static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nl_wait *w = data;
@@ -88,7 +105,9 @@ int remus_nl_exec(struct remus_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 		  void *data)
 {
 	static mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
+		[NLMSG_NOOP] = nl_noop_cb,
 		[NLMSG_ERROR] = nl_err_cb,
+		[NLMSG_DONE] = nl_done_cb,
 	};
 	struct nl_wait w = { .nl = nl, .cb = cb, .data = data };
 	uint32_t seq = nlh->nlmsg_seq;

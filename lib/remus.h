@@ -123,6 +123,14 @@ struct remus_info {
 	/* New connection to the backup, for re-pairing: an fd or -errno. */
 	int (*connect)(void *data);
 	void *connect_data;
+	/*
+	 * Test hook: called at named points of the protocol ("pause": guest
+	 * suspended, barrier in; "send": checkpoint half sent; "sent": END
+	 * written, no ack yet; "ack": ack in, output not yet released;
+	 * "release": output released). Crash tests kill the daemon there.
+	 */
+	void (*fault)(void *data, const char *point, uint64_t epoch);
+	void *fault_data;
 	/* Called after every acknowledged (or blackholed) checkpoint. */
 	void (*on_epoch)(void *data, const struct remus_epoch_stats *st);
 	void *on_epoch_data;
