@@ -172,6 +172,7 @@ static int ranges_mapped(pid_t pid, const struct remus_range *ranges,
 			 unsigned int nr)
 {
 	unsigned int i = 0;
+	bool cont = false;
 	uint64_t need;
 	char line[512];
 	FILE *f;
@@ -187,9 +188,12 @@ static int ranges_mapped(pid_t pid, const struct remus_range *ranges,
 	}
 	need = ranges[0].start;
 	while (i < nr && fgets(line, sizeof(line), f)) {
+		bool start_of_line = !cont;
 		unsigned long long vs, ve;
 
-		if (sscanf(line, "%llx-%llx", &vs, &ve) != 2)
+		/* the tail of a line longer than the buffer is no VMA */
+		cont = !strchr(line, '\n');
+		if (!start_of_line || sscanf(line, "%llx-%llx", &vs, &ve) != 2)
 			continue;
 		if (ve <= need)
 			continue;
