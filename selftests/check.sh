@@ -44,7 +44,8 @@ run_plan()
 
 stage_build()
 {
-	local m="$MAKE --no-print-directory"
+	# Tests run in a scratch directory: make -C the tree.
+	local m="$MAKE --no-print-directory -C $ROOT"
 	cat >"$CHK/build.plan" <<-EOF
 	build module 600 - $m module
 	build userspace 900 - $m userspace

@@ -80,17 +80,17 @@ run_with_timeout()
 	_pid=$!
 	# The watchdog gets a session of its own too, so that it and its
 	# sleep can be killed at once when the test ends in time.
-	setsid sh -c 'sleep "$1"; touch "$2"; kill -TERM -- "-$3";
-		sleep 2; kill -KILL -- "-$3"' \
+	setsid sh -c 'sleep "$1"; touch "$2"; kill -TERM "-$3";
+		sleep 2; kill -KILL "-$3"' \
 		watchdog "$_timeout" "$SCRATCH/timed-out" "$_pid" \
 		>/dev/null 2>&1 </dev/null &
 	_wd=$!
 	wait "$_pid"
 	RC=$?
-	kill -KILL -- "-$_wd" 2>/dev/null
+	kill -KILL "-$_wd" 2>/dev/null
 	wait "$_wd" 2>/dev/null
 	# Whatever the test left behind in its process group goes too.
-	kill -KILL -- "-$_pid" 2>/dev/null
+	kill -KILL "-$_pid" 2>/dev/null
 	[ -e "$SCRATCH/timed-out" ] && TIMED_OUT=1
 }
 

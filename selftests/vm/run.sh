@@ -282,6 +282,12 @@ fail_early()
 
 # --- kernel ----------------------------------------------------------------
 
+# The kernel the module is built against (KDIR, as the top Makefile
+# picks it), else the newest one installed.
+if [ -z "${KVER:-}" ] && [ -r "${KDIR:-}/include/generated/utsrelease.h" ]; then
+	KVER=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$KDIR/include/generated/utsrelease.h")
+	[ -r "/boot/vmlinuz-$KVER" ] || KVER=
+fi
 if [ -z "${KVER:-}" ]; then
 	for v in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|.*/vmlinuz-||' | sort -V); do
 		[ -d "/lib/modules/$v/kernel" ] && KVER=$v
