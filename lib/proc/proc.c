@@ -21,9 +21,13 @@
 #define IOV_MAX 1024
 #endif
 
-/* How long to spin on a stop before sleeping between checks. */
-#define STOP_SPIN_NS	200000
-#define STOP_SLEEP_NS	50000
+/*
+ * With a deadline the wait polls: spin (yielding) this long, then sleep
+ * between checks, from the first to the last interval, doubling.
+ */
+#define STOP_SPIN_NS		50000
+#define STOP_SLEEP_MIN_NS	20000
+#define STOP_SLEEP_MAX_NS	1000000
 
 struct remus_proc {
 	pid_t pid;
@@ -210,6 +214,7 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 	bool by_wait = p->flags & REMUS_PROC_F_CHILD &&
 		       !(p->flags & REMUS_PROC_F_POLL);
 	uint64_t t0, deadline = 0, now;
+	long nap = STOP_SLEEP_MIN_NS;
 	int ret;
 
 	if (p->suspended)
@@ -243,9 +248,11 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 		if (now - t0 < STOP_SPIN_NS) {
 			sched_yield();
 		} else {
-			struct timespec ts = { 0, STOP_SLEEP_NS };
+			struct timespec ts = { 0, nap };
 
 			nanosleep(&ts, NULL);
+			if (nap < STOP_SLEEP_MAX_NS)
+				nap *= 2;
 		}
 	}
 	now = now_ns();

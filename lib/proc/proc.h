@@ -70,6 +70,13 @@ void remus_proc_get_stats(const struct remus_proc *p,
  * it died, -ETIMEDOUT after @timeout_ms (negative: wait for ever) with the
  * guest left stopping (call resume to undo). If already suspended: at once,
  * 0 or -ESRCH.
+ *
+ * For a child, @timeout_ms < 0 is the fast path: one blocking waitid(),
+ * woken by the last thread to stop. A deadline can only be kept by polling
+ * (waitid WNOHANG, or /proc), which costs scheduling delays on a loaded
+ * machine (bench/dirty/results.md); a guest that never stops (stuck in an
+ * uninterruptible wait) then needs a watchdog that kills it, which ends the
+ * blocking wait with -ESRCH.
  */
 int remus_proc_suspend(struct remus_proc *p, int timeout_ms);
 /* SIGCONT: 0 or -ESRCH. Marks the guest not suspended either way. */
