@@ -91,6 +91,7 @@ fi
 rm -rf top.root && mkdir -p top.root/xt/{bin,guest,project}
 cp "$XT_SRC/dom0/init" top.root/init && chmod +x top.root/init
 cp "$XT_SRC/dom0/lib.sh" top.root/xt/lib.sh
+cp -a "$XT_SRC/dom0/hotplug" top.root/xt/
 cp -a "$XT_SRC/scenarios" top.root/xt/
 cp bin/* top.root/xt/bin/
 cp guest.cpio.gz top.root/xt/guest/initrd.cpio.gz

@@ -20,11 +20,16 @@ shift $((OPTIND - 1))
 [ $# -ge 1 ] || { echo "usage: run.sh [-t SECONDS] [-n] SCENARIO [ARG...]" >&2; exit 2; }
 scenario=$1; shift
 args=$(IFS=:; echo "$*")
+# XT_GUEST_MEM, XT_GUEST_PERIOD, XT_INTERVAL, XT_HOTPLUG reach the scenario via xt.env=.
+env=
+for v in XT_GUEST_MEM XT_GUEST_PERIOD XT_INTERVAL XT_HOTPLUG; do
+	[ -n "${!v:-}" ] && env="$env${env:+;}$v=${!v}"
+done
 
 [ $rebuild -eq 0 ] || "$XT_SRC/build.sh" >/dev/null
 [ -x "$XT_SRC/scenarios/$scenario.sh" ] || xt_die "no scenario $scenario"
 
-logs=$XT_OUT/logs/$scenario
+logs=$XT_OUT/logs/${XT_LOGNAME:-$scenario}
 mkdir -p "$logs"
 : >"$logs/console.log"
 : >"$logs/tap.log"
@@ -34,7 +39,7 @@ exec 9>"$XT_OUT/.qemu.lock"
 flock -w "$limit" 9 || xt_die "another test VM holds $XT_OUT/.qemu.lock"
 
 xen_args="console=com1 com1=115200 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all noreboot ${XT_XEN_ARGS:-}"
-dom0_args="console=hvc0 earlyprintk=xen ${XT_DOM0_ARGS:-quiet} 8250.nr_uarts=2 xt.scenario=$scenario${args:+ xt.args=$args}"
+dom0_args="console=hvc0 earlyprintk=xen ${XT_DOM0_ARGS:-quiet} 8250.nr_uarts=2 xt.scenario=$scenario${args:+ xt.args=$args}${env:+ xt.env=$env}"
 # A comma inside a module's command line must be doubled for qemu.
 dom0_args=${dom0_args//,/,,}
 

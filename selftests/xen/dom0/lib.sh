@@ -36,6 +36,8 @@ xt_boot_toolstack()
 		# shellcheck disable=SC2086
 		insmod "$ko" $args || xt_log "insmod $ko failed"
 	done </etc/modules.order
+	# The hotplug scripts log through logger(1).
+	syslogd -O /run/messages
 	mount -t xenfs xenfs /proc/xen || return 1
 	XENSTORED_ROOTDIR=/run/xenstored xenstored --pid-file /run/xenstored.pid || return 1
 	xt_wait 20 xenstore-read -s / >/dev/null || return 1
@@ -65,6 +67,9 @@ xt_guest_cfg()
 {
 	local name=$1; shift
 	local mem=${XT_GUEST_MEM:-128} period=${XT_GUEST_PERIOD:-10}
+	local vs=",script=/xt/hotplug/vif-fast" ds="script=/xt/hotplug/block-fast,"
+	# XT_HOTPLUG=stock: Debian's vif-bridge and block scripts.
+	[ "${XT_HOTPLUG:-fast}" = stock ] && vs= ds=
 	truncate -s 8M "/run/$name.img"
 	cat >"/run/$name.cfg" <<EOC
 name = "$name"
@@ -77,8 +82,8 @@ maxmem = $mem
 vcpus = 1
 tsc_mode = "native"
 on_crash = "preserve"
-vif = [ 'mac=00:16:3e:00:00:0a,bridge=xenbr0' ]
-disk = [ 'format=raw,vdev=xvda,access=rw,target=/run/$name.img' ]
+vif = [ 'mac=00:16:3e:00:00:0a,bridge=xenbr0$vs' ]
+disk = [ 'format=raw,vdev=xvda,access=rw,${ds}target=/run/$name.img' ]
 EOC
 	local kv
 	for kv in "$@"; do echo "$kv" >>"/run/$name.cfg"; done
@@ -178,3 +183,13 @@ xt_walk_count() { grep -c '^ckpt' "$1" 2>/dev/null || true; }
 
 # xt_fcalc EXPR: floating point arithmetic.
 xt_fcalc() { awk "BEGIN { printf \"%.3f\", $* }"; }
+
+# Predicates for xt_wait (evaluated at each poll).
+xt_has_ckpt() { [ -n "$(xt_walk_ckpt "$1" "$2")" ]; }
+xt_has_sink_after() { [ -n "$(xt_sink_first_after "$1")" ]; }
+
+# xt_snapshot TAG: processes and recent syslog, for the host log.
+xt_snapshot()
+{
+	{ echo "== $1 at $(xt_now)"; ps -o pid,ppid,stat,args; tail -n 40 /run/messages; } >>/run/snapshots.txt 2>&1
+}

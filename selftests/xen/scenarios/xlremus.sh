@@ -40,7 +40,7 @@ fi
 t_start=$(xt_now)
 xl remus -F -n -d -i "$interval" -s '' guest "$rune" >/run/send.log 2>&1 &
 send=$!
-xt_check "first checkpoint reaches the backup" xt_wait 180 test -n "$(xt_walk_ckpt /run/walk.log 1)"
+xt_check "first checkpoint reaches the backup" xt_wait 240 xt_has_ckpt /run/walk.log 1
 t_first=$(xt_walk_ckpt /run/walk.log 1)
 xt_result first_checkpoint_s "$(xt_fcalc "${t_first:-0} - $t_start")"
 sleep "$window"
@@ -59,15 +59,24 @@ if [ "$kind" = none ]; then
 else
 	xt_log "injecting $kind at $(xt_now)"
 	helper=$(xt_children "$send" libxl-save-hel)
+	pdom=$(xt_domid guest)
 	t_fail=$(xt_now)
 	case $kind in
-	destroy) xl destroy guest ;;
+	destroy) (xl -v destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) & ;;
 	kill) xl pause guest; kill -9 "$send" $helper ;;
 	linkcut)
 		ip netns exec A tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100% ;;
 	esac
 	xt_result fail_at_checkpoint "$(xt_walk_count /run/walk.log)"
+	# When the primary is really gone (xl destroy first tears devices
+	# down, and xl remus may resume the guest meanwhile).
+	if [ "$kind" = destroy ]; then
+		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) &
+	else
+		echo "$t_fail" >/run/dead.t
+	fi
+	(sleep 5; xt_snapshot "5 s after $kind") &
 	if xt_wait "$fwait" grep -q 'Failover' /run/recv.log; then
 		t_fo=$(xt_now)
 		xt_ok "backup announces failover"
@@ -76,9 +85,13 @@ else
 		xt_nok "backup announces failover within ${fwait} s"
 		xt_result failover_announced_s "none-within-$fwait"
 	fi
-	# The backup resumed when the client hears from the guest again.
-	xt_wait 60 test -n "$(xt_sink_first_after "$t_fail")"
-	t_cl=$(xt_sink_first_after "$t_fail")
+	xt_wait 120 test -s /run/dead.t
+	t_dead=$(cat /run/dead.t 2>/dev/null)
+	xt_result primary_gone_s "$(xt_fcalc "${t_dead:-0} - $t_fail")"
+	# The backup resumed when the client hears from the guest again
+	# after the primary is gone.
+	xt_wait 60 xt_has_sink_after "${t_dead:-$t_fail}"
+	t_cl=$(xt_sink_first_after "${t_dead:-$t_fail}")
 	if [ -n "$t_cl" ]; then
 		xt_ok "client hears from the guest again"
 		xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
@@ -98,5 +111,6 @@ xt_log "sink: $(xt_sink_summary)"
 kill "$send" 2>/dev/null
 xt_sink_stop
 xl list >/run/xl-list 2>&1
-xt_dump /run/xl-list /run/walk.log /run/recv.log /run/send.log /run/sink.log /run/relayB.log
+xt_snapshot end
+xt_dump /var/log/xen/console/guest-guest.log /var/log/xen/console/guest-guest--incoming.log /run/xl-list /run/destroy.log /run/snapshots.txt /run/walk.log /run/recv.log /run/send.log /run/sink.log /run/relayB.log
 exit 0

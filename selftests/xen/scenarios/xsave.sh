@@ -31,7 +31,7 @@ t_start=$(xt_now)
 # shellcheck disable=SC2086
 /xt/bin/xsave $args -l /run/xsave.log -c "$recv" "$domid" 2>/run/xsave.err &
 saver=$!
-xt_check "first checkpoint reaches the backup" xt_wait 180 test -n "$(xt_walk_ckpt /run/walk.log 1)"
+xt_check "first checkpoint reaches the backup" xt_wait 240 xt_has_ckpt /run/walk.log 1
 t_first=$(xt_walk_ckpt /run/walk.log 1)
 xt_result first_checkpoint_s "$(xt_fcalc "${t_first:-0} - $t_start")"
 
@@ -63,7 +63,7 @@ if xt_wait 100 grep -q 'Failover' /run/recv.log; then
 else
 	xt_nok "backup announces failover within 100 s"
 fi
-xt_wait 60 test -n "$(xt_sink_first_after "$t_fail")"
+xt_wait 60 xt_has_sink_after "$t_fail"
 t_cl=$(xt_sink_first_after "$t_fail")
 if [ -n "$t_cl" ]; then
 	xt_ok "client hears from the failed-over guest"
@@ -82,5 +82,6 @@ xt_log "sink: $(xt_sink_summary)"
 xt_sink_stop
 xl list >/run/xl-list 2>&1
 grep -A10 '^phase' /run/xsave.log | sed 's/^/RESULT-TABLE /' >&3
-xt_dump /run/xl-list /run/xsave.log /run/xsave.err /run/walk.log /run/recv.log /run/sink.log
+xt_snapshot end
+xt_dump /var/log/xen/console/guest-guest.log /var/log/xen/console/guest-guest--incoming.log /run/xl-list /run/snapshots.txt /run/xsave.log /run/xsave.err /run/walk.log /run/recv.log /run/sink.log
 exit 0

@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Reproduce the Xen baseline: `xl remus` as Debian ships it against the
+# save-loop prototype, each case in its own nested Xen boot (qemu TCG).
+#   bench/xen-vs-xl/run.sh [CASE...]
+# Cases (default: all, about 10-20 minutes each on a 2-core host):
+#   xl-destroy xl-kill xl-linkcut xsave-boundary xsave-kill suspend
+# Every case's TAP and measurements go to build/xen/logs/<case>/; the
+# RESULT lines of all cases are collected in build/xen/bench-results.txt.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+run=$top/selftests/xen/run.sh
+out=$top/build/xen/bench-results.txt
+cases=${*:-xl-destroy xl-kill xl-linkcut xsave-boundary xsave-kill suspend}
+limit=${XT_CASE_LIMIT:-1800}
+
+"$top/selftests/xen/build.sh" >/dev/null || exit 1
+: >"$out"
+pass=0 fail=0
+for c in $cases; do
+	case $c in
+	xl-destroy) set -- xlremus destroy 20 100 ;;
+	xl-kill) set -- xlremus kill 20 100 ;;
+	xl-linkcut) set -- xlremus linkcut 20 90 ;;
+	xsave-boundary) set -- xsave boundary 40 ;;
+	xsave-kill) set -- xsave kill 20 ;;
+	suspend) set -- suspend 200 50 ;;
+	*) echo "unknown case $c" >&2; exit 2 ;;
+	esac
+	echo "== $c: $*"
+	if XT_LOGNAME=$c "$run" -n -t "$limit" "$@" >/dev/null; then
+		pass=$((pass + 1)); st=ok
+	else
+		fail=$((fail + 1)); st=FAILED
+	fi
+	tap=$top/build/xen/logs/$c/tap.txt
+	{
+		echo "== $c ($st) $(date -u +%FT%TZ) load: $(cut -d' ' -f1-3 /proc/loadavg)"
+		grep -E '^(ok|not ok|# RESULT|RESULT-TABLE|# wall)' "$tap"
+	} | tee -a "$out"
+done
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
