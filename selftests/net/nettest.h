@@ -1631,7 +1631,7 @@ NT_FN int nt_pair_setup(struct nt_pair *p, const char *root_kind, char *why,
 	if (root_kind) {
 		err = nt_qdisc_add(&p->rt_a, p->if_a, root_kind, &ack);
 		if (err) {
-			snprintf(why, whylen, "qdisc add root %s: %s", root_kind,
+			snprintf(why, whylen, "qdisc add root %s: %.200s", root_kind,
 				 nt_ack_str(&ack));
 			return err;
 		}
