@@ -215,6 +215,7 @@ TEST_F(ctl, dump_lists_every_disk)
 	EXPECT_EQ(2, c.n);
 	ASSERT_EQ(0, dm_remove(name2));
 	c.n = 0;
+	c.others[0] = '\0';
 	ASSERT_EQ(0, remus_disk_dump(&self->nl, 0, count_cb, &c));
 	EXPECT_EQ(1, c.n);
 	EXPECT_STREQ("", c.others) TH_LOG("disks left by earlier tests");

@@ -108,6 +108,7 @@ TEST_F(stg, commit_applies_staged_epochs_in_order)
 	unsigned char *zero = calloc(1, BYTES), *one = calloc(1, BYTES);
 	uint64_t limit = 8 << 20;
 	size_t n;
+	int fd;
 
 	ASSERT_TRUE(zero && one);
 	ASSERT_EQ(0, remus_disk_set(&self->nl, &self->sel, NULL, &limit,
@@ -128,8 +129,10 @@ TEST_F(stg, commit_applies_staged_epochs_in_order)
 	memset(self->img + 10 * SECT, 0, 20 * SECT);
 	EXPECT_BACKING(zero);
 	/* reads see the committed disk, never staged data */
-	ASSERT_EQ(0, pread_all(dm_open(self->devnum, O_RDONLY | O_DIRECT),
-			       self->got, BYTES, 0));
+	fd = dm_open(self->devnum, O_RDONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pread_all(fd, self->got, BYTES, 0));
+	close(fd);
 	EXPECT_EQ(0, memcmp(self->got, zero, BYTES));
 	ASSERT_EQ(0, remus_disk_commit(&self->nl, &self->sel, 1));
 	EXPECT_BACKING(one);
