@@ -341,6 +341,19 @@ static int run(const struct config *cf, const struct remus_guest *g)
 			"region's %" PRIu64 " pages\n", cf->dirty, st->npages);
 		return 1;
 	}
+	/*
+	 * Tell the client where a restored state stands, so that it can
+	 * check it never saw more (the output-commit proof's seqcheck).
+	 */
+	if (out >= 0 && g->restored) {
+		int len = snprintf(buf, sizeof(buf), "restored %" PRIu64
+				   " gen %" PRIu64 "\n", st->counter,
+				   g->hdr->generation);
+
+		if (send(out, buf, len, 0) < 0) {
+			/* as lossy as any datagram */
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!stop) {
 		/* an output the last checkpoint may have cut short goes again */

@@ -210,6 +210,17 @@ static int buffers_open(struct remus_engine *e)
 		/* Epochs continue from what the kernel has seen. */
 		if (e->nb_epoch[i].barrier > e->barrier)
 			e->barrier = e->nb_epoch[i].barrier;
+		/*
+		 * Whatever a previous daemon left held was never acked by
+		 * anyone we know: it must not go out on our acks.
+		 */
+		err = remus_netbuf_discard(&e->nb_epoch[i]);
+		if (err) {
+			LOG(e, ERR, "%s: discard what a previous run held: %s",
+			    e->nb_epoch[i].ifb, strerror(-err));
+			e->nr_nb = i + 1;
+			return err;
+		}
 		LOG(e, INFO, "net buffer of %s on %s (%s)", ifn,
 		    e->nb_epoch[i].ifb,
 		    remus_netbuf_kind_name(e->nb_epoch[i].kind));

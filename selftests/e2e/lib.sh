@@ -124,6 +124,25 @@ e2e_teardown()
 	return 0
 }
 
+# Between trials: every process of the test bed killed, the hosts' links
+# back as they were, the standby guest's interface down again, and what
+# a dead primary left in its buffer dropped.
+e2e_reset()
+{
+	local p ns
+	for p in $E2E_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	E2E_PIDS=""
+	for ns in gp gb pri bak cli; do
+		"$IP" netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
+	"$IP" -n pri link set p0 up
+	"$IP" -n gb link set eth0 down
+	"$IP" -n cli neigh flush dev c0 2>/dev/null
+	return 0
+}
+
 # The primary host dies: its daemon and guest at once, then its uplink, so
 # that nothing it still held can leave afterwards.
 e2e_kill_primary()

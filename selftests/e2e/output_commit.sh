@@ -39,9 +39,8 @@ tap_defer e2e_teardown
 trial()
 {
 	n=$1 fault=$2
-	e2e_teardown
+	e2e_reset
 	rm -f "$W"/seq.out "$W"/img "$W"/*.log
-	e2e_topology || { echo "topology failed"; return 1; }
 
 	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t 40 -n 40 \
 		-o "$W/seq.out" &
@@ -81,6 +80,7 @@ trial()
 		# A random moment, 0.05 .. 1.5 s into the run.
 		sleep "$(awk "BEGIN { srand($n * 7919 + $$); printf \"%.3f\", 0.05 + rand() * 1.45 }")"
 	fi
+	"$IP" netns exec pri "$REMUSCTL" net show vgp epochs >"$W/net.txt" 2>&1
 	e2e_kill_primary
 	wait "$SEQ"
 	cat "$W/primary.log" "$W/backup.log" >"$W/trial.log"
@@ -91,6 +91,8 @@ field()
 {
 	awk -v k="$1" '$1 == k { print $2; exit }' "$W/seq.out"
 }
+
+e2e_topology || tap_bail "topology failed"
 
 FAULTS="pause:3 send:4 sent:5 ack:6 release:7 pause:11 send:13 sent:17 ack:19 release:23"
 set -- $FAULTS
@@ -143,7 +145,9 @@ while [ "$i" -le "$TRIALS" ]; do
 			"expected: 0 violations, 2 generations, >= 40 datagrams after failover" \
 			"saw: violations ${v:-?}, generations ${g:-?}, after failover ${a:-?}" \
 			"$(cat "$W/seq.out" 2>/dev/null)" \
-			"$(grep -E 'fail|lost|error|FAULT' "$W/trial.log" | tail -n 10)"
+			"$(tail -n 15 "$W/primary.log")" \
+			"$(tail -n 8 "$W/backup.log")" \
+			"$(cat "$W/net.txt" 2>/dev/null)"
 	fi
 	i=$((i + 1))
 done

@@ -4,11 +4,14 @@
  *
  * Receives the demo guest's datagrams ("seq N gen G") and checks what a
  * client of a Remus-protected guest must never see: a number that the
- * guest, after a failover, has not reached. The resumed guest (generation
- * G + 1) carries on from its committed counter C; if this client had
- * already seen M > C from generation G, then C + 1 .. M arrive again from
- * G + 1: a rollback visible to the client. Every such datagram counts as
- * a violation.
+ * guest, after a failover, has not reached. A restored guest (generation
+ * G + 1) first says where its committed state stands ("restored C gen
+ * G+1"), then carries on from C. If this client had already seen M > C,
+ * the numbers C + 1 .. M were output of a state the failover lost: a
+ * rollback visible to the client, counted as M - C violations. Resending
+ * C itself is fine: the restored guest had reached it (its send may have
+ * been cut short by the checkpoint). Without the announcement (lost, as
+ * datagrams may be), any datagram of a newer generation below M counts.
  *
  *   seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE]
  *
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
 	struct gen gens[MAX_GENS];
 	unsigned int ngens = 0, i;
 	uint64_t received = 0, violations = 0, max = 0, max_gen = 0, newer = 0;
-	uint64_t v_seq = 0, v_gen = 0, v_max = 0, junk = 0;
+	uint64_t v_seq = 0, v_gen = 0, v_max = 0, junk = 0, restores = 0;
 	double seconds = 10, t0, t_switch = 0;
 	int c, fd, port = 0, v6 = 0, live = 0;
 	long min_after = -1;
@@ -115,6 +118,25 @@ int main(int argc, char **argv)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
+		if (sscanf(buf, "restored %" SCNu64 " gen %" SCNu64, &seq,
+			   &gen) == 2) {
+			if (live)
+				printf("client: generation %" PRIu64 " restored at seq %" PRIu64
+				       " (the most the client had seen: %" PRIu64 ")%s\n",
+				       gen, seq, max,
+				       max > seq ? "  ROLLBACK" : "  consistent");
+			if (max > seq && gen > max_gen) {
+				if (!violations) {
+					v_seq = seq;
+					v_gen = gen;
+					v_max = max;
+				}
+				violations += max - seq;
+			}
+			restores++;
+			fflush(stdout);
+			continue;
+		}
 		if (sscanf(buf, "seq %" SCNu64 " gen %" SCNu64, &seq, &gen) != 2) {
 			junk++;
 			continue;
@@ -141,8 +163,8 @@ int main(int argc, char **argv)
 			if (seq > g->last)
 				g->last = seq;
 		}
-		/* Seen before from an older generation: rolled back. */
-		if (seq <= max && gen > max_gen) {
+		/* Below what an older generation said: rolled back. */
+		if (seq < max && gen > max_gen && !restores) {
 			if (!violations) {
 				v_seq = seq;
 				v_gen = gen;
@@ -173,6 +195,7 @@ int main(int argc, char **argv)
 			gens[i].last, gens[i].count);
 	fprintf(f, "max %" PRIu64 "\n", max);
 	fprintf(f, "after_failover %" PRIu64 "\n", newer);
+	fprintf(f, "restores %" PRIu64 "\n", restores);
 	fprintf(f, "violations %" PRIu64 "\n", violations);
 	if (violations)
 		fprintf(f, "first_violation seq %" PRIu64 " gen %" PRIu64
