@@ -18,16 +18,20 @@
  * the same pages from a populated local buffer of the region's size (copying
  * them, with no process boundary).
  *
- * Columns (milliseconds, median of -r epochs): harvest, copy, pause = stop +
- * harvest + copy + resume; scan and memcpy (the floor); for pre: the
- * pre-harvest + copy off the pause, and the pause that is left.
+ * Columns (milliseconds): stop (SIGSTOP until stopped), harvest, copy,
+ * pause = stop + harvest + copy + resume; scan and memcpy (the floor); for pre: the pre-harvest + copy off
+ * the pause, and the pause that is left. Two tables: the median of -r
+ * epochs, and the best (on a shared, loaded host the best is the closer
+ * estimate of the cost itself; the median shows what the load adds).
  *
  * usage: bench-dirty [-s 64M,256M,1G] [-n 1,16,256,4096,16384,65536]
- *                    [-r REPS] [-f LATE_PERCENT]
+ *                    [-r REPS] [-f LATE_PERCENT] [-R]
+ * -R: run the measuring side SCHED_FIFO (the guest stays SCHED_OTHER).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -180,7 +184,7 @@ static int64_t scan_only(struct ctx *x, uint64_t *pages)
 }
 
 struct sample {
-	double harvest, copy, pause, scan, memcpy, pre_off, pre_pause;
+	double harvest, copy, pause, scan, memcpy, pre_off, pre_pause, stop;
 };
 
 static int cmp_d(const void *a, const void *b)
@@ -194,6 +198,12 @@ static double median(double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_d);
 	return v[n / 2];
+}
+
+/* after median(): sorted */
+static double least(const double *v)
+{
+	return v[0];
 }
 
 static int epoch_plain(struct ctx *x, uint64_t n, struct sample *s)
@@ -227,6 +237,7 @@ static int epoch_plain(struct ctx *x, uint64_t n, struct sample *s)
 	t4 = now_ns();
 	if (x->set.count != n)
 		return -EIO;
+	s->stop = (t1 - t0) / 1e6;
 	s->harvest = (t2 - t1) / 1e6;
 	s->copy = (t3 - t2) / 1e6;
 	s->pause = (t4 - t0) / 1e6;
@@ -374,12 +385,18 @@ int main(int argc, char **argv)
 	uint64_t sizes[8], counts[16];
 	int nsizes, ncounts, reps = 11, late_pct = 10, c, si, ci, r;
 	struct ctx x = { .pid = -1, .pagemap = -1, .seed = 0x2545f4914f6cdd1dULL };
+	static const char header[] =
+		"| region | dirty pages | stop | harvest | copy | pause | floor: scan | "
+		"floor: memcpy | floor | pre: off-pause | pre: pause |\n"
+		"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+	static char mins[8192];
+	size_t mlen = 0;
 	struct sample *sm;
-	double v[7][64];
+	double v[8][64];
 
 	nsizes = parse_list("64M,256M,1G", sizes, 8);
 	ncounts = parse_list("1,16,256,4096,16384,65536", counts, 16);
-	while ((c = getopt(argc, argv, "s:n:r:f:")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:r:f:R")) != -1) {
 		switch (c) {
 		case 's':
 			nsizes = parse_list(optarg, sizes, 8);
@@ -393,6 +410,17 @@ int main(int argc, char **argv)
 		case 'f':
 			late_pct = atoi(optarg);
 			break;
+		case 'R': {
+			/* the measuring side real-time, as remusd may run; the
+			 * guests it forks go back to SCHED_OTHER */
+			struct sched_param sp = { .sched_priority = 10 };
+
+			if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp)) {
+				perror("sched_setscheduler");
+				return 1;
+			}
+			break;
+		}
 		default:
 			goto usage;
 		}
@@ -413,8 +441,7 @@ int main(int argc, char **argv)
 		return 1;
 	memset(x.staging, 1, (size_t)MAX_N * PS);
 
-	printf("| region | dirty pages | harvest | copy | pause | floor: scan | floor: memcpy | floor | pre: off-pause | pre: pause |\n");
-	printf("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+	printf("Median of %d epochs, ms:\n\n%s", reps, header);
 	for (si = 0; si < nsizes; si++) {
 		int ret = start(&x, sizes[si]);
 
@@ -445,21 +472,31 @@ int main(int argc, char **argv)
 				v[4][r] = sm[r].memcpy;
 				v[5][r] = sm[r].pre_off;
 				v[6][r] = sm[r].pre_pause;
+				v[7][r] = sm[r].stop;
 			}
 			{
 				double h = median(v[0], reps), cp = median(v[1], reps);
 				double pa = median(v[2], reps), sc = median(v[3], reps);
 				double mc = median(v[4], reps), po = median(v[5], reps);
-				double pp = median(v[6], reps);
+				double pp = median(v[6], reps), st = median(v[7], reps);
+				int k = snprintf(mins + mlen, sizeof(mins) - mlen,
+					 "| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | %.3f | "
+					 "%.3f | %.3f | %.3f | %.3f | %.3f |\n",
+					 sizes[si] >> 20, n, least(v[7]), least(v[0]), least(v[1]),
+					 least(v[2]), least(v[3]), least(v[4]),
+					 least(v[3]) + least(v[4]), least(v[5]), least(v[6]));
 
-				printf("| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | "
+				if (k > 0 && (size_t)k < sizeof(mins) - mlen)
+					mlen += k;
+				printf("| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | %.3f | "
 				       "%.3f | %.3f | %.3f | %.3f | %.3f |\n",
-				       sizes[si] >> 20, n, h, cp, pa, sc, mc, sc + mc, po, pp);
+				       sizes[si] >> 20, n, st, h, cp, pa, sc, mc, sc + mc, po, pp);
 				fflush(stdout);
 			}
 		}
 		stop(&x);
 	}
+	printf("\nBest of %d epochs, ms:\n\n%s%s", reps, header, mins);
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench-dirty [-s SIZES] [-n COUNTS] [-r REPS 1-64] "

@@ -15,11 +15,13 @@
  *              its stop; resume with PTRACE_CONT (not in the lib)
  * Prints one line a pair: median, p90, p99 of the stop and of stop+resume.
  *
- * usage: bench-suspend [-n CYCLES] [-g idle,busy1,busy2] [-m waitid,...]
+ * usage: bench-suspend [-n CYCLES] [-g idle,busy1,busy2] [-m waitid,...] [-R]
+ * -R: run the measuring side SCHED_FIFO (the guests stay SCHED_OTHER).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -212,7 +214,7 @@ int main(int argc, char **argv)
 	uint64_t *s, *sr;
 	int n = 500, c;
 
-	while ((c = getopt(argc, argv, "n:g:m:")) != -1) {
+	while ((c = getopt(argc, argv, "n:g:m:R")) != -1) {
 		switch (c) {
 		case 'n':
 			n = atoi(optarg);
@@ -223,6 +225,17 @@ int main(int argc, char **argv)
 		case 'm':
 			modes = optarg;
 			break;
+		case 'R': {
+			/* the measuring side real-time, as remusd may run; the
+			 * guests it forks go back to SCHED_OTHER */
+			struct sched_param sp = { .sched_priority = 10 };
+
+			if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp)) {
+				perror("sched_setscheduler");
+				return 1;
+			}
+			break;
+		}
 		default:
 			fprintf(stderr, "usage: bench-suspend [-n CYCLES] [-g GUESTS] [-m MODES]\n");
 			return 2;
