@@ -32,6 +32,8 @@ ALL_STAGES="build unit vm harness"
 STAGES=${*:-$ALL_STAGES}
 
 mkdir -p "$CHK"
+# Tests run in scratch directories: their paths must be absolute.
+OABS=$(cd "$O" && pwd)
 
 progress() { grep --line-buffered -E '^(not )?ok ' >&2; }
 
@@ -65,7 +67,7 @@ stage_unit()
 		name=${src##*/}
 		name=${name%.c}
 		if [ -x "$O/selftests/unit/$name" ]; then
-			echo "unit $name 120 - $O/selftests/unit/$name"
+			echo "unit $name 120 - $OABS/selftests/unit/$name"
 		else
 			echo "unit $name 120 - !not built: $O/selftests/unit/$name missing (run make)"
 		fi >>"$CHK/unit.plan"
@@ -104,7 +106,7 @@ stage_harness()
 	local s
 	: >"$CHK/harness.plan"
 	for s in $(selftests/harness/selftest.sh -l); do
-		echo "harness-selftest $s 600 - selftests/harness/selftest.sh $s" \
+		echo "harness-selftest $s 600 - $ROOT/selftests/harness/selftest.sh $s" \
 			>>"$CHK/harness.plan"
 	done
 	run_plan harness

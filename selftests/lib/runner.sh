@@ -87,7 +87,10 @@ run_with_timeout()
 	_wd=$!
 	wait "$_pid"
 	RC=$?
+	# By group once it has its session, by pid if it has not got there
+	# yet (setsid may not even have run: then there is no sleep yet).
 	kill -KILL "-$_wd" 2>/dev/null
+	kill -KILL "$_wd" 2>/dev/null
 	wait "$_wd" 2>/dev/null
 	# Whatever the test left behind in its process group goes too.
 	kill -KILL "-$_pid" 2>/dev/null

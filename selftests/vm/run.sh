@@ -212,6 +212,12 @@ done
 # --- results ---------------------------------------------------------------
 
 mkdir -p "$WORK"
+# One run at a time per directory (VMTEST_DIR gives another).
+exec 9>"$WORK/.lock"
+if ! flock -n 9; then
+	say "another run is using $WORK; waiting (or set VMTEST_DIR)"
+	flock 9
+fi
 rm -rf "$WORK/results" "$WORK"/tap.*.txt "$WORK"/console.*.log
 rm -f "$WORK/results.tap" "$WORK/tap.txt" "$WORK/console.log"
 RESULTS=$WORK/results.tap
@@ -402,7 +408,7 @@ key=$( (echo "$KVER $mods"; stat -L -c '%n %Y %s' $bins selftests/vm/run.sh) |
 BASE_CPIO=$O/vmtest-kernel/base-$KVER-$key.cpio
 if [ ! -s "$BASE_CPIO" ]; then
 	say "building the initramfs base $BASE_CPIO"
-	B=$O/vmtest-kernel/base
+	B=$O/vmtest-kernel/base.$$
 	rm -rf "$B"
 	mkdir -p "$B"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc}
 	for b in $bins; do
@@ -434,6 +440,7 @@ if [ ! -s "$BASE_CPIO" ]; then
 		fail_early "depmod failed: $(cat "$WORK/depmod.log")"
 	rm -f "$O"/vmtest-kernel/base-"$KVER"-*.cpio
 	mkcpio "$B" "$BASE_CPIO" || fail_early "cpio failed"
+	rm -rf "$B"
 fi
 
 R=$WORK/initramfs
