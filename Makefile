@@ -61,6 +61,10 @@ module-w1:
 setup:
 	scripts/setup.sh
 
+# The demo: in the test VM unless this kernel already has remus.ko loaded.
+demo: all
+	O=$(O) scripts/demo.sh
+
 clean:
 	rm -rf $(O) $(CLEAN)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
@@ -75,6 +79,6 @@ help:
 	@echo "make style      checkpatch on the module"
 	@echo "make sparse     W=1 and sparse (C=2) on the module"
 
-.PHONY: all userspace module module-w1 setup clean help
+.PHONY: all userspace module module-w1 setup clean help demo
 
 -include $(LIB_OBJS:.o=.d)
