@@ -246,6 +246,28 @@ TEST_F(q, barrier_not_above_last_is_refused_and_epoch_stays_open)
 	release_expect(_metadata, &self->p, 4);
 }
 
+TEST_F(q, barrier_numbers_may_skip_and_release_between_them_is_exact)
+{
+	struct nt_netinfo ni;
+
+	send_epoch(_metadata, &self->p, 1, 3, PAYLOAD);
+	barrier(_metadata, &self->p, 1);
+	send_epoch(_metadata, &self->p, 5, 4, PAYLOAD);	/* belongs to epoch 2..5: tagged 5 */
+	barrier(_metadata, &self->p, 5);
+	send_epoch(_metadata, &self->p, 6, 2, PAYLOAD);	/* open epoch 6 */
+	get(_metadata, &self->p, &ni, REMUS_F_EPOCHS);
+	ASSERT_EQ(3, ni.nepochs);
+	EXPECT_EQ(1, ni.epochs[0].epoch);
+	EXPECT_EQ(5, ni.epochs[1].epoch) TH_LOG("output after barrier 1 belongs to the epoch barrier 5 closed");
+	EXPECT_EQ(6, ni.epochs[2].epoch);
+	/* release 3 <= B = 5 is legal: it lets out epoch 1, nothing of epoch 5 */
+	release_expect(_metadata, &self->p, 3);
+	get(_metadata, &self->p, &ni, -1);
+	EXPECT_EQ(3, ni.released);
+	release_expect(_metadata, &self->p, 5);
+	expect_held(_metadata, &self->p, "open epoch 6");
+}
+
 TEST_F(q, three_pipelined_epochs_each_release_lets_out_only_that_epoch)
 {
 	struct nt_netinfo ni;

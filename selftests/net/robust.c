@@ -172,6 +172,38 @@ TEST_F(r, qdisc_replaced_while_buffering_is_destroyed_cleanly)
 	EXPECT_GE(self->refcnt0, rc);
 }
 
+TEST_F(r, interface_moved_to_another_namespace_while_buffering_drops_the_buffer)
+{
+	struct nt_netinfo ni, ev;
+	struct nt_ack ack;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	char skipped[256];
+	int ns_c;
+	long rc;
+
+	/* A namespace move shuts the device's qdiscs down: held output is dropped. */
+	send_held(_metadata, &self->p, 1, 6);
+	ASSERT_LE(0, ns_c = nt_ns_new());
+	nlh = nt_rt_msg(&self->p.rt_a, RTM_NEWLINK, 0, sizeof(*ifi), (void **)&ifi);
+	ifi->ifi_index = (int)self->p.if_a;
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)ns_c);
+	ASSERT_EQ(0, nt_nl_xfer(&self->p.rt_a, nlh, &ack, NULL, NULL)) TH_LOG("%s", nt_ack_str(&ack));
+
+	ASSERT_EQ(1, nt_event_wait(&self->ev, REMUS_EVENT_NET_DESTROYED, &ev, WAIT_MS,
+				   skipped, sizeof(skipped)))
+		TH_LOG("no NET_DESTROYED in the old namespace (saw: %s)", skipped);
+	EXPECT_EQ(6, ev.st[REMUS_STATS_A_DISCARDED_PKTS]);
+	expect_consistent(_metadata, ev.st);
+	EXPECT_EQ(-ENODEV, nt_get(&self->p.gn, self->p.if_a, NULL, -1, &ni, &ack));
+	EXPECT_EQ(0, nt_udp_recv(self->p.rx, self->p.got, 16, 1, QUIET_MS))
+		TH_LOG("held packets leaked out on the move");
+	rc = wait_refcnt_at_most(self->refcnt0, WAIT_MS);
+	EXPECT_GE(self->refcnt0, rc);
+	close(ns_c);
+	self->p.if_a = 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* concurrency                                                         */
 /* ------------------------------------------------------------------ */
