@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# libFuzzer targets for the replication link's decoders.
+# libFuzzer targets for the replication link's decoders and the daemon's
+# control-socket parser.
 #
 #   make fuzz                  build, seed and run each target FUZZ_SECONDS
 #                              (default 30), TAP on stdout
@@ -14,9 +15,9 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_O := $(O)/fuzz
-FUZZ_TARGETS := fuzz_wire fuzz_decompress
+FUZZ_TARGETS := fuzz_wire fuzz_decompress fuzz_ctl
 FUZZ_LIB_SRCS := lib/wire.c lib/wire_body.c lib/wire_batch.c \
-	lib/compress.c lib/delta.c
+	lib/compress.c lib/delta.c lib/ctlsock.c
 FUZZ_LIBS := $(shell $(PKG_CONFIG) --libs libsodium zlib liblz4 libzstd 2>/dev/null)
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -256,6 +256,25 @@ static void batch_seed(void)
 	remus_wire_fini(&b);
 }
 
+/* Control-socket requests, good and bad. */
+static void ctl_seeds(void)
+{
+	static const char *const seeds[] = {
+		"status\n", "status json\n", "stop\n", "ping\n",
+		"status json json\n", "stat", "ping extra\n", "\n",
+	};
+	char path[512], name[16];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "%s/ctl", dir);
+	mkdir(path, 0755);
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		put(seeds[i], strlen(seeds[i]));
+		snprintf(name, sizeof(name), "req%u", i);
+		save("ctl", name);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char path[512];
@@ -280,5 +299,6 @@ int main(int argc, char **argv)
 	session_seed("retag-primary", 0x03 | 0x10, true, REMUS_CODEC_NONE);
 	decompress_seeds();
 	batch_seed();
+	ctl_seeds();
 	return 0;
 }
