@@ -43,9 +43,10 @@ say "guest: 10.77.0.100 / fd77::100, its packets leave through its vif (vgp) on 
 e2e_topology || { say "setting up the namespaces failed"; exit 1; }
 
 "$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t $((RUN_S + 30)) -n 200 -L \
-	-o "$W/client.txt" >"$W/client.live" 2>&1 &
+	-o "$W/client.txt" -r "$W/ready" >"$W/client.live" 2>&1 &
 E2E_PIDS="$E2E_PIDS $!"
 CLIENT=$!
+e2e_wait "[ -e $W/ready ]" 20 || { say "the client did not start"; exit 1; }
 
 say "backup: remusd backup --listen 10.77.0.2:7001 --key KEY -- demo-guest ..."
 "$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \

@@ -42,10 +42,12 @@ trial()
 	e2e_reset
 	rm -f "$W"/seq.out "$W"/img "$W"/*.log
 
+	rm -f "$W/ready"
 	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t 40 -n 40 \
-		-o "$W/seq.out" &
+		-o "$W/seq.out" -r "$W/ready" &
 	E2E_PIDS="$E2E_PIDS $!"
 	SEQ=$!
+	e2e_wait "[ -e $W/ready ]" 20 || { echo "client did not start"; return 1; }
 
 	"$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \
 		--key "$W/key" --heartbeat 100 --timeout 1500 --name e2e-bak \

@@ -13,12 +13,13 @@
  * been cut short by the checkpoint). Without the announcement (lost, as
  * datagrams may be), any datagram of a newer generation below M counts.
  *
- *   seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE]
+ *   seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE] [-r FILE]
  *
  * Stops after SECONDS (default 10), on SIGTERM/SIGINT, or, with -n, once
  * MIN_AFTER datagrams of a generation newer than the first arrived. Prints
  * a summary of "key value" lines (to FILE with -o). -L prints a live line
- * per generation change, for the demo.
+ * per generation change, for the demo. -r creates FILE once the socket is
+ * bound, so that a test starts the guest only when nothing can be missed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,10 +66,10 @@ int main(int argc, char **argv)
 	double seconds = 10, t0, t_switch = 0;
 	int c, fd, port = 0, v6 = 0, live = 0;
 	long min_after = -1;
-	const char *out = NULL;
+	const char *out = NULL, *ready = NULL;
 	FILE *f;
 
-	while ((c = getopt(argc, argv, "6p:t:n:Lo:")) != -1) {
+	while ((c = getopt(argc, argv, "6p:t:n:Lo:r:")) != -1) {
 		switch (c) {
 		case '6': v6 = 1; break;
 		case 'p': port = atoi(optarg); break;
@@ -76,8 +77,9 @@ int main(int argc, char **argv)
 		case 'n': min_after = atol(optarg); break;
 		case 'L': live = 1; break;
 		case 'o': out = optarg; break;
+		case 'r': ready = optarg; break;
 		default:
-			fprintf(stderr, "usage: seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE]\n");
+			fprintf(stderr, "usage: seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE] [-r FILE]\n");
 			return 2;
 		}
 	}
@@ -103,6 +105,14 @@ int main(int argc, char **argv)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sizeof(ss)) < 0) {
 		perror("seqcheck: socket");
 		return 1;
+	}
+	if (ready) {
+		FILE *r = fopen(ready, "w");
+
+		if (!r || fclose(r)) {
+			perror(ready);
+			return 1;
+		}
 	}
 	t0 = now();
 	while (!stop && now() - t0 < seconds) {
