@@ -13,24 +13,27 @@
 # the host's demo/run picks it up live.
 
 . "$(dirname "$0")/../lib/tap.sh" >/dev/null
-. "$(dirname "$0")/../e2e/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 RUN_S=${DEMO_RUN_S:-8}
 CONSOLE=
 [ -w /dev/console ] && [ -e /selftests/env ] && CONSOLE=/dev/console
 
+# In the VM the console is what the host shows live; elsewhere stdout.
 say()
 {
-	echo "demo| $*"
-	[ -n "$CONSOLE" ] && echo "demo| $*" >"$CONSOLE"
+	if [ -n "$CONSOLE" ]; then
+		echo "demo| $*" >"$CONSOLE"
+	else
+		echo "$*"
+	fi
 }
 
 REMUSD=$(e2e_bin remusd) || exit 1
 REMUSCTL=$(e2e_bin remusctl) || exit 1
 GUEST=$(e2e_bin demo-guest) || exit 1
 SEQCHECK=$(e2e_bin seqcheck) || exit 1
-UP=$(dirname "$0")/../e2e/guest-up.sh
-[ -x "$UP" ] || UP=$(dirname "$0")/guest-up.sh
+UP=$(dirname "$0")/guest-up.sh
 
 W=$(mktemp -d)
 trap 'e2e_teardown; rm -rf "$W"' EXIT INT TERM
