@@ -995,6 +995,7 @@ int remus_disk_commit(struct remus_disk *d, u64 epoch,
 		      struct netlink_ext_ack *extack)
 {
 	struct remus_epoch *ep, *n;
+	char name[DM_NAME_LEN];
 	LIST_HEAD(epochs);
 	LIST_HEAD(forgot);
 	bool moved = false;
@@ -1042,6 +1043,7 @@ int remus_disk_commit(struct remus_disk *d, u64 epoch,
 	d->released = epoch;
 	d->c.releases++;
 	moved = true;
+	strscpy(name, d->name, sizeof(name));
 	spin_unlock(&d->lock);
 	remus_free_epochs(&epochs);
 	remus_rec_put_list(&forgot);
@@ -1049,7 +1051,7 @@ int remus_disk_commit(struct remus_disk *d, u64 epoch,
 out:
 	mutex_unlock(&d->ctl);
 	if (moved)
-		remus_nl_event_disk(REMUS_EVENT_DISK_COMMITTED, d->name,
+		remus_nl_event_disk(REMUS_EVENT_DISK_COMMITTED, name,
 				    d->devnum, epoch, NULL, GFP_KERNEL);
 	return err;
 }

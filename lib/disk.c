@@ -383,7 +383,7 @@ void remus_log_seal(struct remus_log_record *hdr, const void *data)
 
 /* --- the write log ------------------------------------------------------ */
 
-int remus_log_check(const void *buf, size_t len, size_t *size)
+static int log_check(const void *buf, size_t len, size_t *size, bool sum)
 {
 	struct remus_log_record h;
 	size_t n;
@@ -401,11 +401,21 @@ int remus_log_check(const void *buf, size_t len, size_t *size)
 	n = rec_data_len(&h);
 	if (n > len - sizeof(h))
 		return -EBADMSG;
-	if (remus_log_checksum(&h, (const unsigned char *)buf + sizeof(h)) !=
-	    h.checksum)
+	if (sum && remus_log_checksum(&h, (const unsigned char *)buf +
+				      sizeof(h)) != h.checksum)
 		return -EBADMSG;
 	*size = sizeof(h) + n;
 	return 0;
+}
+
+int remus_log_check(const void *buf, size_t len, size_t *size)
+{
+	return log_check(buf, len, size, true);
+}
+
+int remus_log_check_fields(const void *buf, size_t len, size_t *size)
+{
+	return log_check(buf, len, size, false);
 }
 
 int remus_log_open(struct remus_log *log, const char *path,
@@ -476,7 +486,8 @@ int remus_log_next(struct remus_log *log, struct remus_log_rec *rec)
 
 	if (log->off >= log->len)
 		return 0;
-	err = remus_log_check(log->buf + log->off, log->len - log->off, &size);
+	err = log_check(log->buf + log->off, log->len - log->off, &size,
+			!log->no_checksum);
 	if (err) {
 		log->off = log->len;
 		return err;

@@ -17,6 +17,7 @@
 #ifndef REMUS_DISK_H
 #define REMUS_DISK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -67,6 +68,12 @@ struct remus_log {
 	size_t size;
 	size_t len;			/* bytes of the last read */
 	size_t off;			/* next record in buf */
+	/*
+	 * Set by a forwarder that only ships records on: remus_log_next()
+	 * still checks every field and length, not the checksum (the stage
+	 * disk that takes them checks it).
+	 */
+	bool no_checksum;
 };
 
 /* A record handed out by remus_log_next(): points into the log's buffer. */
@@ -99,9 +106,11 @@ ssize_t remus_log_read(struct remus_log *log);
 int remus_log_next(struct remus_log *log, struct remus_log_rec *rec);
 /*
  * Check one record at buf (at most len bytes): its size in *size, or
- * -EBADMSG. Never reads past buf + len.
+ * -EBADMSG. Never reads past buf + len. remus_log_check_fields() skips the
+ * checksum.
  */
 int remus_log_check(const void *buf, size_t len, size_t *size);
+int remus_log_check_fields(const void *buf, size_t len, size_t *size);
 /* Write len bytes of whole records, retrying short writes. */
 int remus_log_write(struct remus_log *log, const void *buf, size_t len);
 /*
