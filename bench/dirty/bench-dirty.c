@@ -18,11 +18,13 @@
  * the same pages from a populated local buffer of the region's size (copying
  * them, with no process boundary).
  *
- * Columns (milliseconds): stop (SIGSTOP until stopped), harvest, copy,
- * pause = stop + harvest + copy + resume; scan and memcpy (the floor); for pre: the pre-harvest + copy off
- * the pause, and the pause that is left. Two tables: the median of -r
- * epochs, and the best (on a shared, loaded host the best is the closer
- * estimate of the cost itself; the median shows what the load adds).
+ * Three tables (milliseconds). Cost: this thread's CPU time, median of -r
+ * epochs: what each step costs when it has a CPU, which is what matters on
+ * a shared, loaded host where wall time is mostly waiting for one. Then
+ * wall time, best and median of -r epochs: stop (SIGSTOP until stopped),
+ * harvest, copy, pause = stop + harvest + copy (SIGCONT follows: a few
+ * microseconds), the floor, and for pre: the pre-harvest + copy off the
+ * pause, and the pause that is left.
  *
  * usage: bench-dirty [-s 64M,256M,1G] [-n 1,16,256,4096,16384,65536]
  *                    [-r REPS] [-f LATE_PERCENT] [-R]
@@ -56,14 +58,6 @@ struct cmd {
 	uint64_t off;
 	uint64_t n;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static uint64_t xorshift64(uint64_t *s)
 {
@@ -183,9 +177,38 @@ static int64_t scan_only(struct ctx *x, uint64_t *pages)
 	return 0;
 }
 
-struct sample {
-	double harvest, copy, pause, scan, memcpy, pre_off, pre_pause, stop;
+/* What each epoch measures; W_ wall time, C_ this thread's CPU time. */
+enum {
+	W_STOP, W_HARVEST, W_COPY, W_PAUSE, W_SCAN, W_MEMCPY, W_PRE_OFF, W_PRE_PAUSE,
+	C_HARVEST, C_COPY, C_SCAN, C_MEMCPY, C_PRE_OFF, C_PRE_IN,
+	NR_METRICS
 };
+
+struct stamp {
+	uint64_t wall, cpu;
+};
+
+static struct stamp stamp(void)
+{
+	struct timespec ts;
+	struct stamp st;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	st.wall = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	st.cpu = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return st;
+}
+
+static double ms_wall(struct stamp a, struct stamp b)
+{
+	return (b.wall - a.wall) / 1e6;
+}
+
+static double ms_cpu(struct stamp a, struct stamp b)
+{
+	return (b.cpu - a.cpu) / 1e6;
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -194,93 +217,96 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+static int epoch_plain(struct ctx *x, uint64_t n, double *m)
 {
-	qsort(v, n, sizeof(*v), cmp_d);
-	return v[n / 2];
-}
-
-/* after median(): sorted */
-static double least(const double *v)
-{
-	return v[0];
-}
-
-static int epoch_plain(struct ctx *x, uint64_t n, struct sample *s)
-{
-	uint64_t t0, t1, t2, t3, t4, seen, i;
+	struct stamp t0, t1, t2, t3;
+	uint64_t seen, i;
 	int ret;
 
 	pick(x, n);
 	if ((ret = guest_write(x, 0, n)))
 		return ret;
-	t0 = now_ns();
+	t0 = stamp();
 	if ((ret = scan_only(x, &seen)))
 		return ret;
-	s->scan = (now_ns() - t0) / 1e6;
+	t1 = stamp();
+	m[W_SCAN] = ms_wall(t0, t1);
+	m[C_SCAN] = ms_cpu(t0, t1);
 	/* the floor's scan must see just what the guest wrote */
 	if (seen != n)
 		return -EIO;
-	t0 = now_ns();
-	if ((ret = remus_proc_suspend(x->p, 5000)))
+	t0 = stamp();
+	if ((ret = remus_proc_suspend(x->p, -1)))
 		return ret;
-	t1 = now_ns();
+	t1 = stamp();
 	if ((ret = remus_dirty_harvest(x->d, &x->set, 0)))
 		return ret;
-	t2 = now_ns();
+	t2 = stamp();
 	if ((ret = remus_proc_read_pages(x->p, &x->r, 1, x->set.idx, x->set.count,
 					 x->staging, 0)))
 		return ret;
-	t3 = now_ns();
+	t3 = stamp();
 	if ((ret = remus_proc_resume(x->p)))
 		return ret;
-	t4 = now_ns();
 	if (x->set.count != n)
 		return -EIO;
-	s->stop = (t1 - t0) / 1e6;
-	s->harvest = (t2 - t1) / 1e6;
-	s->copy = (t3 - t2) / 1e6;
-	s->pause = (t4 - t0) / 1e6;
-	t0 = now_ns();
+	m[W_STOP] = ms_wall(t0, t1);
+	m[W_HARVEST] = ms_wall(t1, t2);
+	m[C_HARVEST] = ms_cpu(t1, t2);
+	m[W_COPY] = ms_wall(t2, t3);
+	m[C_COPY] = ms_cpu(t2, t3);
+	/*
+	 * The guest runs again once SIGCONT is sent, a few microseconds into
+	 * the resume (bench-suspend): the rest of the call (this thread
+	 * preempted by the woken guest on a busy host) is no pause.
+	 */
+	m[W_PAUSE] = ms_wall(t0, t3);
+	t0 = stamp();
 	for (i = 0; i < n; i++)
 		memcpy(x->staging + i * PS, x->local + x->list[i] * PS, PS);
-	s->memcpy = (now_ns() - t0) / 1e6;
+	t1 = stamp();
+	m[W_MEMCPY] = ms_wall(t0, t1);
+	m[C_MEMCPY] = ms_cpu(t0, t1);
 	return 0;
 }
 
-static int epoch_pre(struct ctx *x, uint64_t n, uint64_t late, struct sample *s)
+static int epoch_pre(struct ctx *x, uint64_t n, uint64_t late, double *m)
 {
-	uint64_t t0, t1;
+	struct stamp t0, t1, t2;
 	int ret;
 
 	pick(x, n);
 	if ((ret = guest_write(x, 0, n - late)))
 		return ret;
-	t0 = now_ns();
+	t0 = stamp();
 	if ((ret = remus_dirty_harvest(x->d, &x->set, REMUS_DIRTY_F_RUNNING)))
 		return ret;
 	if ((ret = remus_proc_read_pages(x->p, &x->r, 1, x->set.idx, x->set.count,
 					 x->staging, 0)))
 		return ret;
-	s->pre_off = (now_ns() - t0) / 1e6;
+	t1 = stamp();
+	m[W_PRE_OFF] = ms_wall(t0, t1);
+	m[C_PRE_OFF] = ms_cpu(t0, t1);
 	if (x->set.count != n - late)
 		return -EIO;
 	if ((ret = guest_write(x, n - late, late)))
 		return ret;
-	t0 = now_ns();
-	if ((ret = remus_proc_suspend(x->p, 5000)))
+	t0 = stamp();
+	if ((ret = remus_proc_suspend(x->p, -1)))
 		return ret;
+	t1 = stamp();
 	if ((ret = remus_dirty_harvest(x->d, &x->set, 0)))
 		return ret;
 	if ((ret = remus_proc_read_pages(x->p, &x->r, 1, x->set.idx, x->set.count,
 					 x->staging, 0)))
 		return ret;
+	t2 = stamp();
 	if ((ret = remus_proc_resume(x->p)))
 		return ret;
-	t1 = now_ns();
 	if (x->set.count != late)
 		return -EIO;
-	s->pre_pause = (t1 - t0) / 1e6;
+	m[W_PRE_PAUSE] = ms_wall(t0, t2);
+	m[C_PRE_IN] = ms_cpu(t1, t2);
 	return 0;
 }
 
@@ -380,19 +406,16 @@ static int parse_list(const char *s, uint64_t *v, int max)
 	return n;
 }
 
+#define ROW_MAX 128
+
 int main(int argc, char **argv)
 {
 	uint64_t sizes[8], counts[16];
-	int nsizes, ncounts, reps = 11, late_pct = 10, c, si, ci, r;
+	int nsizes, ncounts, reps = 11, late_pct = 10, c, si, ci, r, k, nrows = 0;
 	struct ctx x = { .pid = -1, .pagemap = -1, .seed = 0x2545f4914f6cdd1dULL };
-	static const char header[] =
-		"| region | dirty pages | stop | harvest | copy | pause | floor: scan | "
-		"floor: memcpy | floor | pre: off-pause | pre: pause |\n"
-		"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
-	static char mins[8192];
-	size_t mlen = 0;
-	struct sample *sm;
-	double v[8][64];
+	static double v[NR_METRICS][64];
+	static double med[ROW_MAX][NR_METRICS], best[ROW_MAX][NR_METRICS];
+	static uint64_t row_size[ROW_MAX], row_n[ROW_MAX];
 
 	nsizes = parse_list("64M,256M,1G", sizes, 8);
 	ncounts = parse_list("1,16,256,4096,16384,65536", counts, 16);
@@ -412,7 +435,7 @@ int main(int argc, char **argv)
 			break;
 		case 'R': {
 			/* the measuring side real-time, as remusd may run; the
-			 * guests it forks go back to SCHED_OTHER */
+			 * guest it forks goes back to SCHED_OTHER */
 			struct sched_param sp = { .sched_priority = 10 };
 
 			if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp)) {
@@ -436,12 +459,10 @@ int main(int argc, char **argv)
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	x.staging = malloc((size_t)MAX_N * PS);
 	x.vec = calloc(4096, sizeof(*x.vec));
-	sm = calloc(reps, sizeof(*sm));
-	if (x.list == MAP_FAILED || !x.staging || !x.vec || !sm)
+	if (x.list == MAP_FAILED || !x.staging || !x.vec)
 		return 1;
 	memset(x.staging, 1, (size_t)MAX_N * PS);
 
-	printf("Median of %d epochs, ms:\n\n%s", reps, header);
 	for (si = 0; si < nsizes; si++) {
 		int ret = start(&x, sizes[si]);
 
@@ -450,56 +471,70 @@ int main(int argc, char **argv)
 				sizes[si] >> 20, strerror(-ret));
 			return 1;
 		}
-		for (ci = 0; ci < ncounts; ci++) {
+		for (ci = 0; ci < ncounts && nrows < ROW_MAX; ci++) {
 			uint64_t n = counts[ci], late = (n * late_pct + 99) / 100;
+			double m[NR_METRICS];
 
 			if (n > MAX_N || n >= x.npages)
 				continue;
 			for (r = 0; r < reps; r++) {
-				ret = epoch_plain(&x, n, &sm[r]);
+				ret = epoch_plain(&x, n, m);
 				if (!ret)
-					ret = epoch_pre(&x, n, late, &sm[r]);
+					ret = epoch_pre(&x, n, late, m);
 				if (ret) {
 					fprintf(stderr, "bench-dirty: %" PRIu64 " MiB, %"
 						PRIu64 " pages: %s\n", sizes[si] >> 20,
 						n, strerror(-ret));
 					return 1;
 				}
-				v[0][r] = sm[r].harvest;
-				v[1][r] = sm[r].copy;
-				v[2][r] = sm[r].pause;
-				v[3][r] = sm[r].scan;
-				v[4][r] = sm[r].memcpy;
-				v[5][r] = sm[r].pre_off;
-				v[6][r] = sm[r].pre_pause;
-				v[7][r] = sm[r].stop;
+				for (k = 0; k < NR_METRICS; k++)
+					v[k][r] = m[k];
 			}
-			{
-				double h = median(v[0], reps), cp = median(v[1], reps);
-				double pa = median(v[2], reps), sc = median(v[3], reps);
-				double mc = median(v[4], reps), po = median(v[5], reps);
-				double pp = median(v[6], reps), st = median(v[7], reps);
-				int k = snprintf(mins + mlen, sizeof(mins) - mlen,
-					 "| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | %.3f | "
-					 "%.3f | %.3f | %.3f | %.3f | %.3f |\n",
-					 sizes[si] >> 20, n, least(v[7]), least(v[0]), least(v[1]),
-					 least(v[2]), least(v[3]), least(v[4]),
-					 least(v[3]) + least(v[4]), least(v[5]), least(v[6]));
-
-				if (k > 0 && (size_t)k < sizeof(mins) - mlen)
-					mlen += k;
-				printf("| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | %.3f | "
-				       "%.3f | %.3f | %.3f | %.3f | %.3f |\n",
-				       sizes[si] >> 20, n, st, h, cp, pa, sc, mc, sc + mc, po, pp);
-				fflush(stdout);
+			for (k = 0; k < NR_METRICS; k++) {
+				qsort(v[k], reps, sizeof(double), cmp_d);
+				med[nrows][k] = v[k][reps / 2];
+				best[nrows][k] = v[k][0];
 			}
+			row_size[nrows] = sizes[si] >> 20;
+			row_n[nrows] = n;
+			fprintf(stderr, "bench-dirty: %" PRIu64 " MiB, %" PRIu64
+				" pages: done\n", sizes[si] >> 20, n);
+			nrows++;
 		}
 		stop(&x);
 	}
-	printf("\nBest of %d epochs, ms:\n\n%s%s", reps, header, mins);
+
+	printf("Cost: this thread's CPU time, median of %d epochs, ms\n\n"
+	       "| region | dirty pages | harvest | copy | harvest + copy | "
+	       "floor: scan | floor: memcpy | floor | pre: off-pause | pre: in-pause |\n"
+	       "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+	       reps);
+	for (r = 0; r < nrows; r++) {
+		const double *q = med[r];
+
+		printf("| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | %.3f | "
+		       "%.3f | %.3f | %.3f | %.3f |\n", row_size[r], row_n[r],
+		       q[C_HARVEST], q[C_COPY], q[C_HARVEST] + q[C_COPY], q[C_SCAN],
+		       q[C_MEMCPY], q[C_SCAN] + q[C_MEMCPY], q[C_PRE_OFF], q[C_PRE_IN]);
+	}
+	for (k = 0; k < 2; k++) {
+		printf("\nWall time, %s of %d epochs, ms\n\n"
+		       "| region | dirty pages | stop | harvest | copy | pause | floor | "
+		       "pre: off-pause | pre: pause |\n"
+		       "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+		       k ? "median" : "best", reps);
+		for (r = 0; r < nrows; r++) {
+			const double *q = k ? med[r] : best[r];
+
+			printf("| %" PRIu64 " MiB | %" PRIu64 " | %.3f | %.3f | %.3f | "
+			       "%.3f | %.3f | %.3f | %.3f |\n", row_size[r], row_n[r],
+			       q[W_STOP], q[W_HARVEST], q[W_COPY], q[W_PAUSE],
+			       q[W_SCAN] + q[W_MEMCPY], q[W_PRE_OFF], q[W_PRE_PAUSE]);
+		}
+	}
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench-dirty [-s SIZES] [-n COUNTS] [-r REPS 1-64] "
-		"[-f LATE_PERCENT]\n");
+		"[-f LATE_PERCENT] [-R]\n");
 	return 2;
 }
