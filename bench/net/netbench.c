@@ -7,9 +7,10 @@
  *   burst      N datagrams held in one epoch, then released: packets/s
  *              from the release command to the last one's arrival
  *              (kernel receive timestamps, SO_TIMESTAMPNS)
- *   steady     a sender flat out for T s while epochs close every 25 ms and
- *              each is released 12 ms later (one epoch in flight, which is
- *              all sch_plug can do): packets/s received; pfifo as baseline
+ *   steady     a sender flat out in 250 ms slots while epochs close every
+ *              25 ms and each is released 12 ms later (one epoch in flight,
+ *              which is all sch_plug can do): packets/s received; pfifo,
+ *              which buffers nothing, as the baseline
  *   latency    one datagram held, released: from the release command to
  *              its arrival, median and 99th percentile
  *   100k       a 100,000-datagram epoch released at once under the default
@@ -330,7 +331,7 @@ static double steady_once(struct ctx *c, unsigned int ms, uint64_t *drops)
 		close_epoch(c, &c->p.gn, &c->p.rt_a);
 		release(c, &c->p.gn, &c->p.rt_a, c->epoch);
 	}
-	rx(c, &s, UINT64_MAX, 300);
+	rx(c, &s, UINT64_MAX, 100);
 	return pps;
 }
 
@@ -361,8 +362,8 @@ static double pct(double *v, unsigned int n, unsigned int p)
 
 int main(int argc, char **argv)
 {
-	unsigned int n_burst = 10000, reps = 21, steady_ms = 1000, lat_reps = 301, big = 100000;
-	unsigned int big_reps = 3;
+	unsigned int n_burst = 10000, reps = 21, steady_ms = 250, lat_reps = 301, big = 100000;
+	unsigned int big_reps = 3, steady_reps = 41;
 	static double burst[2][64], ratio[2][64], bigs[2][8], steady[3][64], sratio[64], lat[2][512];
 	bool whole_burst[2] = { true, true }, whole_big[2] = { true, true };
 	uint64_t drops[3] = { 0 }, d;
@@ -371,8 +372,8 @@ int main(int argc, char **argv)
 	unsigned int r, k;
 
 	if (argc > 1 && !strcmp(argv[1], "quick")) {
-		n_burst = 2000, reps = 3, steady_ms = 500, lat_reps = 51, big = 20000;
-		big_reps = 1;
+		n_burst = 2000, reps = 3, steady_ms = 100, lat_reps = 51, big = 20000;
+		big_reps = 1, steady_reps = 5;
 	}
 	/* veth's receive backlog is not what is measured */
 	backlog0 = nt_set_max_backlog(1000000);
@@ -394,7 +395,7 @@ int main(int argc, char **argv)
 			bigs[k][r] = burst_once(&c[k], big, &whole_big[k]);
 		ratio[1][r] = bigs[0][r] / bigs[1][r];
 	}
-	for (r = 0; r < (reps + 1) / 2; r++) {
+	for (r = 0; r < steady_reps; r++) {
 		for (k = K_REMUS; k <= K_PFIFO; k++) {
 			steady[k][r] = steady_once(&c[k], steady_ms, &d);
 			drops[k] = d;
@@ -418,8 +419,8 @@ int main(int argc, char **argv)
 	       big, big_reps, median(bigs[0], big_reps), median(bigs[1], big_reps),
 	       median(ratio[1], big_reps));
 	printf("@ | steady state, 25 ms epochs, pkt/s (median of %u) | %.0f | %.0f | %.2f |\n",
-	       (reps + 1) / 2, median(steady[0], (reps + 1) / 2), median(steady[1], (reps + 1) / 2),
-	       median(sratio, (reps + 1) / 2));
+	       steady_reps, median(steady[0], steady_reps), median(steady[1], steady_reps),
+	       median(sratio, steady_reps));
 	printf("@ | hold-to-release latency, median, us (%u each) | %.0f | %.0f | %.2f |\n",
 	       lat_reps, pct(lat[0], lat_reps, 50), pct(lat[1], lat_reps, 50),
 	       pct(lat[0], lat_reps, 50) / pct(lat[1], lat_reps, 50));
@@ -431,7 +432,7 @@ int main(int argc, char **argv)
 	       pct(lat[0], lat_reps, 99) / pct(lat[1], lat_reps, 99));
 	printf("@ \n");
 	printf("@ Steady state without any buffering (pfifo, same path): %.0f pkt/s.\n",
-	       median(steady[2], (reps + 1) / 2));
+	       median(steady[2], steady_reps));
 	printf("@ Qdisc drops in steady state: remus %llu, sch_plug %llu, pfifo %llu.\n",
 	       (unsigned long long)drops[0], (unsigned long long)drops[1],
 	       (unsigned long long)drops[2]);

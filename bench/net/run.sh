@@ -50,6 +50,7 @@ chmod +x "$O/selftests/netbench/netbench"
 cp "$O/bench/net/netbench" "$O/selftests/netbench/netbench.bin"
 
 WORK=$O/vmtest-bench-net
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 O=$O REMUS_KO=${REMUS_KO:-$TOP/remus.ko} VMTEST_DIR=$WORK VMTEST_MEM=${VMTEST_MEM:-2048} \
 	"$R/selftests/vm/run.sh" netbench:netbench || {
 	echo "bench/net/run.sh: the benchmark failed; see $WORK/results/netbench/netbench.log" >&2
@@ -65,7 +66,8 @@ out=bench/net/results.md
 	echo "Debian's kernel $(sed -n 's/.*kernel \([^,]*\),.*/\1/p' "$WORK/tap.txt" | head -n 1)"
 	echo "under qemu $("${QEMU:-qemu-system-x86_64}" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
 		"TCG (no KVM), one vCPU, ${VMTEST_MEM:-2048} MiB, on a host"
-	echo "\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"."
+	echo "\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\" with $(nproc) cores"
+	echo "(load average $LOAD0 when it started, $(cut -d' ' -f1-3 /proc/loadavg) at the end)."
 	echo "Emulation makes every absolute number small and noisy; the ratios,"
 	echo "measured on the same path in the same boot, are the result."
 	echo
@@ -79,6 +81,13 @@ out=bench/net/results.md
 	echo "\`tc qdisc change ... plug\` does."
 	echo
 	sed -n 's/^@ \{0,1\}//p' "$log"
+	echo
+	echo "Reading it: every sample of remus is taken next to one of sch_plug"
+	echo "(and of pfifo), and each ratio is the median of the per-pair ratios, so"
+	echo "that the host's load weighs on both alike. Single samples still vary"
+	echo "several-fold under TCG (see below); differences within about 10 % are"
+	echo "noise. Buffering beats pfifo in steady state here because it batches"
+	echo "the receiver's wake-ups on one emulated CPU, not because it is cheaper."
 	echo
 	echo "Progress lines of that run:"
 	echo
