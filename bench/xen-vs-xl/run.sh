@@ -19,9 +19,9 @@ limit=${XT_CASE_LIMIT:-1800}
 pass=0 fail=0
 for c in $cases; do
 	case $c in
-	xl-destroy) set -- xlremus destroy 20 100 ;;
-	xl-kill) set -- xlremus kill 20 100 ;;
-	xl-linkcut) set -- xlremus linkcut 20 90 ;;
+	xl-destroy) set -- xlremus destroy 40 300 ;;
+	xl-kill) set -- xlremus kill 40 300 ;;
+	xl-linkcut) set -- xlremus linkcut 40 120 ;;
 	xsave-boundary) set -- xsave boundary 40 ;;
 	xsave-kill) set -- xsave kill 20 ;;
 	suspend) set -- suspend 200 50 ;;

@@ -22,7 +22,7 @@ scenario=$1; shift
 args=$(IFS=:; echo "$*")
 # XT_GUEST_MEM, XT_GUEST_PERIOD, XT_INTERVAL, XT_HOTPLUG reach the scenario via xt.env=.
 env=
-for v in XT_GUEST_MEM XT_GUEST_PERIOD XT_INTERVAL XT_HOTPLUG; do
+for v in XT_GUEST_MEM XT_GUEST_PERIOD XT_INTERVAL XT_HOTPLUG XT_SUSPEND_CYCLES; do
 	[ -n "${!v:-}" ] && env="$env${env:+;}$v=${!v}"
 done
 

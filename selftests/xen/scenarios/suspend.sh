@@ -11,7 +11,7 @@ echo "1..4" >&3
 xt_sink_start
 xt_guest_cfg guest
 xl create -q /run/guest.cfg
-xt_check "guest ticks" xt_wait 150 xt_ticking guest 2
+xt_check "guest ticks" xt_wait 400 xt_ticking guest 2
 domid=$(xt_domid guest)
 xenstore-ls -f "/local/domain/$domid/control" >/run/control.txt 2>&1
 xenstore-ls -f "/local/domain/$domid/device" >/run/device.txt 2>&1

@@ -14,14 +14,14 @@
 # The stream goes through streamwalk (pass-through) which times each
 # checkpoint boundary.
 . /xt/lib.sh
-kind=${1:-destroy} window=${2:-30} fwait=${3:-100} interval=${XT_INTERVAL:-200}
+kind=${1:-destroy} window=${2:-30} fwait=${3:-300} interval=${XT_INTERVAL:-200}
 echo "1..6" >&3
 xt_result kind "$kind"
 
 xt_sink_start
 xt_guest_cfg guest
 xl create -q /run/guest.cfg
-xt_check "primary guest ticks" xt_wait 150 xt_ticking guest 2 || true
+xt_check "primary guest ticks" xt_wait 400 xt_ticking guest 2 || true
 
 recv="/xt/bin/streamwalk -x -l /run/walk.log | exec xl migrate-receive -r -e 2>>/run/recv.log"
 if [ "$kind" = linkcut ]; then
@@ -50,17 +50,17 @@ t2=$(xt_walk_ckpt /run/walk.log 2)
 read -r rate n <<<"$(xt_walk_rate /run/walk.log "${t2:-0}" "$t_end")"
 xt_result checkpoints_per_s "$rate"
 xt_result checkpoints_in_window "$n"
-xt_check "checkpoints flow (rate $rate/s over $n)" awk "BEGIN { exit !($rate > 0.5) }"
+xt_check "checkpoints flow ($n in the window, $rate/s)" test "$n" -ge 3
 xt_result first_ckpt_bytes "$(awk '/^ckpt n=1 /{ sub("bytes=", "", $5); print $5 }' /run/walk.log)"
 xt_result mean_ckpt_bytes "$(awk '/^ckpt/ && !/n=1 / { sub("bytes=", "", $5); s += $5; n++ } END { if (n) printf "%d", s / n }' /run/walk.log)"
 
 if [ "$kind" = none ]; then
 	xt_ok "no failure injected"; xt_ok "skip"; xt_ok "skip"
 else
-	xt_log "injecting $kind at $(xt_now)"
 	helper=$(xt_children "$send" libxl-save-hel)
 	pdom=$(xt_domid guest)
 	t_fail=$(xt_now)
+	xt_log "injecting $kind at $t_fail (sender $send, helper $helper, primary $pdom)"
 	case $kind in
 	destroy) (xl -v destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) & ;;
 	kill) xl pause guest; kill -9 "$send" $helper ;;
@@ -90,7 +90,7 @@ else
 	xt_result primary_gone_s "$(xt_fcalc "${t_dead:-0} - $t_fail")"
 	# The backup resumed when the client hears from the guest again
 	# after the primary is gone.
-	xt_wait 60 xt_has_sink_after "${t_dead:-$t_fail}"
+	xt_wait 120 xt_has_sink_after "${t_dead:-$t_fail}"
 	t_cl=$(xt_sink_first_after "${t_dead:-$t_fail}")
 	if [ -n "$t_cl" ]; then
 		xt_ok "client hears from the guest again"
