@@ -15,7 +15,8 @@
 # "ci yes") and $TESTS (globs matched against test names). A name that
 # matches nothing is an error.
 #
-#  -l  list suites and tests, run nothing
+#  -l  list suites and tests (with a selection: the selected tests), run
+#      nothing
 #  -q  no failure report and no summary line at the end (make check
 #      prints its own)
 #
@@ -103,6 +104,12 @@ parse_manifest()
 				*) say "$file:$lineno: unknown test option '$word'"; return 1 ;;
 				esac
 			done
+			case $timeout in ''|[1-9]|[1-9]*[0-9]) ;; *)
+				say "$file:$lineno: timeout must be a number of seconds"; return 1 ;;
+			esac
+			case $needs in ''|-|remus.ko) ;; *)
+				say "$file:$lineno: needs: only remus.ko is known"; return 1 ;;
+			esac
 			S_TESTS[$suite]+="$name ${timeout:-@} ${needs:-@} $src"$'\n'
 			;;
 		*) say "$file:$lineno: unknown key '$key'"; return 1 ;;
@@ -114,6 +121,10 @@ parse_manifest()
 	case ${S_NEEDS[$suite]} in -|remus.ko) ;; *)
 		say "$file: needs: only remus.ko is known"; return 1 ;;
 	esac
+	if ! [[ ${S_TIMEOUT[$suite]} =~ ^[1-9][0-9]*$ ]]; then
+		say "$file: timeout must be a number of seconds"
+		return 1
+	fi
 }
 
 ALL_SUITES=()
@@ -125,7 +136,7 @@ for f in selftests/*/vm.tests; do
 	parse_manifest "$s" || exit 2
 done
 
-if [ -n "$LIST" ]; then
+if [ -n "$LIST" ] && [ $# -eq 0 ] && [ -z "${SUITES:-}${TESTS:-}" ]; then
 	for s in "${ALL_SUITES[@]}"; do
 		echo "$s (ci ${S_CI[$s]})"
 		while read -r name _; do
@@ -135,6 +146,7 @@ if [ -n "$LIST" ]; then
 	exit 0
 fi
 
+declare -A PICKED
 # select SUITE PATTERN: append the matching tests; fail if none match.
 select_tests()
 {
@@ -148,6 +160,8 @@ select_tests()
 		# shellcheck disable=SC2053
 		[[ $name == $pat ]] || continue
 		hit=1
+		[ -n "${PICKED[$suite:$name]+x}" ] && continue
+		PICKED[$suite:$name]=1
 		[ "$timeout" = @ ] && timeout=${S_TIMEOUT[$suite]}
 		[ "$needs" = @ ] && needs=${S_NEEDS[$suite]}
 		T_SUITE+=("$suite") T_NAME+=("$name") T_TIMEOUT+=("$timeout")
@@ -159,7 +173,19 @@ select_tests()
 	fi
 }
 
+# has_test SUITE PATTERN
+has_test()
+{
+	local name _
+	while read -r name _; do
+		# shellcheck disable=SC2053
+		[ -n "$name" ] && [[ $name == $2 ]] && return 0
+	done <<<"${S_TESTS[$1]}"
+	return 1
+}
+
 SELECTORS=("$@")
+set -f	# TESTS holds globs for test names, not for files
 if [ ${#SELECTORS[@]} -eq 0 ]; then
 	suites=${SUITES:-}
 	if [ -z "$suites" ]; then
@@ -168,24 +194,27 @@ if [ ${#SELECTORS[@]} -eq 0 ]; then
 		done
 	fi
 	for s in ${suites//,/ }; do
-		if [ -z "${TESTS:-}" ]; then
-			SELECTORS+=("$s:*")
-			continue
+		if [ -z "${S_CI[$s]+x}" ]; then
+			say "no suite '$s' (no selftests/$s/vm.tests)"
+			exit 2
 		fi
-		for t in ${TESTS//,/ }; do
-			# With several suites, a name need only match in one.
-			if [ -n "${S_CI[$s]+x}" ] &&
-			   grep -q "^$t " <<<"${S_TESTS[$s]}" 2>/dev/null; then
+		[ -n "${TESTS:-}" ] || SELECTORS+=("$s:*")
+	done
+	# Each name or glob of TESTS must match in at least one suite.
+	tests=${TESTS:-}
+	for t in ${tests//,/ }; do
+		hit=
+		for s in ${suites//,/ }; do
+			if has_test "$s" "$t"; then
 				SELECTORS+=("$s:$t")
-			elif [ "$(wc -w <<<"$suites")" -eq 1 ] || [[ $t == *[*?[]* ]]; then
-				SELECTORS+=("$s:$t")
+				hit=1
 			fi
 		done
+		if [ -z "$hit" ]; then
+			say "no test matches '$t' in suites:$suites"
+			exit 2
+		fi
 	done
-	if [ -n "${TESTS:-}" ] && [ ${#SELECTORS[@]} -eq 0 ]; then
-		say "no test matches TESTS='$TESTS' in suites:$suites"
-		exit 2
-	fi
 fi
 if [ ${#SELECTORS[@]} -eq 0 ]; then
 	say "no suites selected (none has 'ci yes'; name one)"
@@ -197,7 +226,14 @@ for sel in "${SELECTORS[@]}"; do
 	*) select_tests "$sel" '*' || exit 2 ;;
 	esac
 done
+set +f
 NT=${#T_NAME[@]}
+if [ -n "$LIST" ]; then
+	for i in "${!T_NAME[@]}"; do
+		echo "${T_SUITE[$i]}:${T_NAME[$i]} timeout=${T_TIMEOUT[$i]} needs=${T_NEEDS[$i]}"
+	done
+	exit 0
+fi
 
 SEL_SUITES=()
 for s in "${ALL_SUITES[@]}"; do
