@@ -10,8 +10,13 @@
 # the benchmark, so that nothing of the CI suites runs or changes. The
 # numbers are TCG numbers: compare the ratios, not the absolute rates.
 #
+# The guest's clock counts instructions (bench/net/qemu-icount: qemu
+# -icount, 8 ns per instruction): the host's load does not enter the
+# numbers, which are then near-deterministic costs. ICOUNT=0 measures in
+# host time instead.
+#
 # Environment: O (build dir, default build), REMUS_KO (the module to
-# measure, default ./remus.ko), VMTEST_MEM (MiB, default
+# measure, default ./remus.ko), ICOUNT (1), VMTEST_MEM (MiB, default
 # 2048 here: a held 100k epoch plus its receive queue), KVER.
 set -eu -o pipefail
 cd "$(dirname "$0")/../.."
@@ -51,7 +56,12 @@ cp "$O/bench/net/netbench" "$O/selftests/netbench/netbench.bin"
 
 WORK=$O/vmtest-bench-net
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-O=$O REMUS_KO=${REMUS_KO:-$TOP/remus.ko} VMTEST_DIR=$WORK VMTEST_MEM=${VMTEST_MEM:-2048} \
+QEMU_RUN=${QEMU:-qemu-system-x86_64}
+if [ "${ICOUNT:-1}" = 1 ]; then
+	export QEMU_REAL=$QEMU_RUN
+	QEMU_RUN=$TOP/bench/net/qemu-icount
+fi
+QEMU=$QEMU_RUN O=$O REMUS_KO=${REMUS_KO:-$TOP/remus.ko} VMTEST_DIR=$WORK VMTEST_MEM=${VMTEST_MEM:-2048} \
 	"$R/selftests/vm/run.sh" netbench:netbench || {
 	echo "bench/net/run.sh: the benchmark failed; see $WORK/results/netbench/netbench.log" >&2
 	exit 1
@@ -62,14 +72,23 @@ out=bench/net/results.md
 {
 	echo "# Network buffer: remus qdisc against sch_plug"
 	echo
-	echo "Made by \`bench/net/run.sh${1:+ $1}\` on $(date -u +%Y-%m-%d), in the test VM:"
+	echo "Made by \`bench/net/run.sh${1:+ $1}\`$([ "${ICOUNT:-1}" = 1 ] || echo " (ICOUNT=0)") on $(date -u +%Y-%m-%d), in the test VM:"
 	echo "Debian's kernel $(sed -n 's/.*kernel \([^,]*\),.*/\1/p' "$WORK/tap.txt" | head -n 1)"
 	echo "under qemu $("${QEMU:-qemu-system-x86_64}" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
 		"TCG (no KVM), one vCPU, ${VMTEST_MEM:-2048} MiB, on a host"
 	echo "\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\" with $(nproc) cores"
 	echo "(load average $LOAD0 when it started, $(cut -d' ' -f1-3 /proc/loadavg) at the end)."
-	echo "Emulation makes every absolute number small and noisy; the ratios,"
-	echo "measured on the same path in the same boot, are the result."
+	if [ "${ICOUNT:-1}" = 1 ]; then
+		echo "The guest's clock counts instructions (qemu -icount shift=3: 8 ns a"
+		echo "guest instruction, bench/net/qemu-icount), so the host's load does not"
+		echo "enter: times are instruction counts, and runs repeat within a few"
+		echo "per cent. Absolute rates mean little; the ratios, measured on the"
+		echo "same path in the same boot, are the result."
+	else
+		echo "Host time (ICOUNT=0): emulation makes every absolute number small and"
+		echo "noisy; the ratios, measured on the same path in the same boot, are"
+		echo "the result."
+	fi
 	echo
 	echo "The path: UDP datagrams of $(sed -n 's/^#define PAYLOAD[[:space:]]*//p' bench/net/netbench.c) bytes from"
 	echo "network namespace a through a veth pair to a receiver in namespace b,"
@@ -83,11 +102,9 @@ out=bench/net/results.md
 	sed -n 's/^@ \{0,1\}//p' "$log"
 	echo
 	echo "Reading it: every sample of remus is taken next to one of sch_plug"
-	echo "(and of pfifo), and each ratio is the median of the per-pair ratios, so"
-	echo "that the host's load weighs on both alike. Single samples still vary"
-	echo "several-fold under TCG (see below); differences within about 10 % are"
-	echo "noise. Buffering beats pfifo in steady state here because it batches"
-	echo "the receiver's wake-ups on one emulated CPU, not because it is cheaper."
+	echo "(and of pfifo), and each ratio is the median of the per-pair ratios."
+	echo "Buffering beats pfifo in steady state here because it batches the"
+	echo "receiver's wake-ups on one emulated CPU, not because it is cheaper."
 	echo
 	echo "Progress lines of that run:"
 	echo
