@@ -10,10 +10,15 @@
  *     thread has stopped, so there is nothing to poll. WNOWAIT leaves the
  *     report (and any exit) for the daemon's own reaper.
  *   - otherwise: /proc/PID/task/TID/stat of every thread must say 'T'.
- * Both end with -ESRCH if the guest dies meanwhile. No ptrace: a tracer would
- * have to field every signal the guest gets, from one fixed daemon thread,
- * and would keep debuggers off the guest; bench/dirty/bench-suspend measured
- * it no faster (see bench/dirty/results.md).
+ * Both end with -ESRCH if the guest dies meanwhile. Not ptrace
+ * (PTRACE_SEIZE + PTRACE_INTERRUPT): bench/dirty/bench-suspend measured the
+ * same median stop for a guest that mostly sleeps (about 18 us, like the
+ * blocking waitid) and an advantage under CPU saturation that comes and
+ * goes between runs on a loaded host (bench/dirty/results.md); and a tracer
+ * must field every signal the guest gets (the guest stays stopped until the
+ * daemon re-injects it), make all its ptrace calls from one thread, follow
+ * new threads, and keeps debuggers off the guest. What ptrace would buy:
+ * immunity to a stray SIGCONT.
  *
  * Limits of SIGSTOP: anyone may SIGCONT the guest mid-checkpoint, and
  * asynchronous writers into the guest's memory (io_uring, AIO, another
