@@ -372,7 +372,6 @@ out:
 static int t_large_vector_full(struct tctx *c)
 {
 	const uint64_t npages = 20000, stride = 8;
-	struct remus_dirty_opts small = { .scan_vec_len = 7 };
 	struct remus_dirty_set s = { 0 };
 	struct remus_dirty *d = NULL, *d2 = NULL;
 	struct remus_dirty_stats st;
@@ -411,7 +410,6 @@ static int t_large_vector_full(struct tctx *c)
 				     &(struct remus_dirty_opts){ .method = c->arg,
 								 .scan_vec_len = 7,
 								 .pagemap_batch = 7 }));
-	(void)small;
 	CHECK_OK(c, tg_do(&tg, TG_WRITE, 3, pages, 1000));
 	CHECK_OK(c, remus_dirty_harvest(d2, &s, 0));
 	if (same_set(c, &s, pages, 1000, s.nr_pages, "1000 pages, vector of 7"))

@@ -297,25 +297,42 @@ static int udp_sink(int family, uint16_t *port)
 	return fd;
 }
 
-/* Next "seq N gen G" datagram: 0, or -1 on timeout or garbage. */
-static int recv_seq(int fd, int timeout_ms, uint64_t *seq, uint64_t *gen)
+/*
+ * Next "seq N gen G" datagram: 0, or -1 on timeout or garbage. A restored
+ * guest first announces "restored C gen G"; that goes to *@restored (if
+ * given) and the wait goes on.
+ */
+static int recv_seq_r(int fd, int timeout_ms, uint64_t *seq, uint64_t *gen,
+		      uint64_t *restored)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	unsigned long long s, g;
 	char buf[128];
 	ssize_t n;
 
-	if (poll(&pfd, 1, timeout_ms) != 1)
-		return -1;
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (sscanf(buf, "seq %llu gen %llu\n", &s, &g) != 2)
-		return -1;
-	*seq = s;
-	*gen = g;
-	return 0;
+	for (;;) {
+		if (poll(&pfd, 1, timeout_ms) != 1)
+			return -1;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			return -1;
+		buf[n] = '\0';
+		if (sscanf(buf, "restored %llu gen %llu\n", &s, &g) == 2) {
+			if (restored)
+				*restored = s;
+			continue;
+		}
+		if (sscanf(buf, "seq %llu gen %llu\n", &s, &g) != 2)
+			return -1;
+		*seq = s;
+		*gen = g;
+		return 0;
+	}
+}
+
+static int recv_seq(int fd, int timeout_ms, uint64_t *seq, uint64_t *gen)
+{
+	return recv_seq_r(fd, timeout_ms, seq, gen, NULL);
 }
 
 static void drain(int fd, uint64_t *max_seq)
@@ -364,7 +381,7 @@ static int t_demo_failover(struct tctx *c)
 	struct remus_guest_desc desc;
 	struct demo_state st;
 	struct remus_range r;
-	uint64_t seq, gen, prev = 0, max_seen = 0, expect;
+	uint64_t seq, gen, prev = 0, max_seen = 0, expect, announced = 0;
 	pid_t pid = -1;
 	uint16_t port;
 	int ret = T_PASS, sock = -1, e, i;
@@ -425,7 +442,9 @@ static int t_demo_failover(struct tctx *c)
 	CHECK_EQ(c, 1, desc.restored, "restored flag in the descriptor");
 	CHECK_EQ(c, 1, desc.generation, "generation in the descriptor");
 	expect = st.sent < st.counter ? st.counter : st.counter + 1;
-	CHECK(c, !recv_seq(sock, 2000, &seq, &gen), "no datagram after failover");
+	CHECK(c, !recv_seq_r(sock, 2000, &seq, &gen, &announced),
+	      "no datagram after failover");
+	CHECK_EQ(c, st.counter, announced, "counter the restored guest announced");
 	CHECK_EQ(c, expect, seq, "first value after failover");
 	CHECK_EQ(c, 1, gen, "generation after failover");
 	for (i = 0; i < 5; i++) {
