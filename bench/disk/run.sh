@@ -17,6 +17,10 @@ cd "$(dirname "$0")/../.."
 TOP=$PWD
 O=$(realpath -m "${O:-build}")
 
+WORK=$O/vmtest-bench-disk
+S=diskbench
+# "report": only format the last run's results (from its TAP stream).
+if [ "${1:-}" != report ]; then
 make --no-print-directory module >/dev/null
 make --no-print-directory O="$O" "$O/libremus.a" >/dev/null
 mkdir -p "$O/bench/disk"
@@ -26,7 +30,6 @@ ${CC:-cc} -std=gnu11 -O2 -g -D_GNU_SOURCE -Wall -Wextra \
 	bench/disk/diskdrain.c "$O/libremus.a" $(pkg-config --libs libmnl)
 
 R=$O/bench/disk/root
-S=diskbench
 rm -rf "$R" "$O/selftests/$S"
 mkdir -p "$R/selftests/$S" "$O/selftests/$S"
 for p in selftests/vm selftests/lib selftests/config scripts; do
@@ -49,14 +52,21 @@ chmod +x "$O/selftests/$S/bench"
 cp bench/disk/bench.sh "$O/selftests/$S/bench.sh"
 cp "$O/bench/disk/diskdrain" "$O/selftests/$S/diskdrain"
 
-WORK=$O/vmtest-bench-disk
 O=$O REMUS_KO=${REMUS_KO:-$TOP/remus.ko} VMTEST_DIR=$WORK \
 	VMTEST_MEM=${VMTEST_MEM:-2048} "$R/selftests/vm/run.sh" $S:bench || {
 	echo "bench/disk/run.sh: the benchmark failed; see $WORK/results/$S/bench.log" >&2
 	exit 1
 }
+fi
 
-log=$WORK/results/$S/bench.log
+# The benchmark's own lines, from the raw stream (the per-test log is
+# only written when the harness finishes cleanly).
+log=$WORK/bench.lines
+sed -n 's/^# \(RESULT\|DRAIN\|# SIZE_MB\)/\1/p' "$WORK/tap.txt" >"$log"
+grep -q '^RESULT ' "$log" || {
+	echo "bench/disk/run.sh: no results in $WORK/tap.txt" >&2
+	exit 1
+}
 out=bench/disk/results.md
 {
 	echo "# Disk buffer: remus target against dm-linear"
@@ -68,6 +78,10 @@ out=bench/disk/results.md
 	echo "\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"."
 	echo "Emulation makes every absolute number small and noisy; the ratios,"
 	echo "measured on the same loop file in the same boot, are the result."
+	echo "The host was shared (load average $(cut -d' ' -f1-3 /proc/loadavg) on"
+	echo "$(nproc) CPUs when this was written): rounds vary by several times, see"
+	echo "the seconds per round below; rounds are interleaved so that every"
+	echo "target sees the same mix of load."
 	echo
 	echo "Each target sits on one loop device backed by a tmpfs file (pre-filled,"
 	echo "so no run pays for first-touch allocation). fio writes with O_DIRECT,"
