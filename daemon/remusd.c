@@ -175,7 +175,9 @@ static void usage(FILE *f)
 "Output buffers:\n"
 "  --net IFACE                buffer the guest's interface (repeatable);\n"
 "                             attached at start unless --no-attach\n"
-"  --disk NAME                remus dm device of the guest (repeatable)\n"
+"  --disk NAME                remus dm device of the guest (repeatable):\n"
+"                             replicate mode on the primary, stage mode\n"
+"                             on the backup; both copies must start equal\n"
 "Backup:\n"
 "  --image FILE               where the committed image goes on failover\n"
 "  -- PROGRAM ARGS            the guest program, started from the image\n"
@@ -782,6 +784,8 @@ static int run_backup(void)
 		.timeout_ms = O.timeout_ms,
 		.once = O.once,
 		.on_commit = on_commit,
+		.disks = O.disks,
+		.nr_disks = O.nr_disks,
 	};
 	struct remus_backup_sink sink;
 	struct remus_info dummy;

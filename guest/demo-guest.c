@@ -14,6 +14,13 @@
  * guest re-sends a value the checkpoint may have cut short instead of
  * skipping it (a client may see a value twice across a failover, never a gap
  * and never a step back).
+ *
+ * With -D DEV it also writes every counter value to its disk, O_DIRECT, in
+ * block (value mod N) of N 512-byte blocks, after advancing the counter and
+ * before sending it. Restored, it checks its disk against its counter C:
+ * no block holds a value above C, every value of C-N+1 .. C-1 is in its
+ * block, and C's block holds C or C-N; it says "disk ok" or "disk BAD" in
+ * its announcement to the client.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,8 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <linux/fs.h>
 #include <unistd.h>
 
 #include "demo_state.h"
@@ -42,6 +52,7 @@ struct config {
 	uint64_t count;
 	const char *client;
 	const char *listen;
+	const char *disk;
 	bool verify;
 	bool quiet;
 };
@@ -58,16 +69,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: demo-guest [-s SIZE] [-a ADDR] [-t USEC] [-d PAGES]\n"
-		"                  [-c HOST:PORT] [-l [ADDR:]PORT] [-n COUNT] [-V] [-q]\n"
+		"                  [-c HOST:PORT] [-l [ADDR:]PORT] [-n COUNT] [-D DEV] [-V] [-q]\n"
 		"  -s SIZE        region size, K/M/G suffixes (default 64M)\n"
 		"  -a ADDR        region address (default 0x%llx)\n"
 		"  -t USEC        tick interval in microseconds (default 1000)\n"
 		"  -d PAGES       distinct pages written per tick (default 16)\n"
 		"  -c HOST:PORT   send the counter to this UDP address each tick\n"
 		"                 (IPv6: [ADDR]:PORT)\n"
+		"  -D DEV         write each counter value to this disk (O_DIRECT)\n"
 		"  -l [ADDR:]PORT answer UDP datagrams and TCP connections on PORT\n"
 		"                 with the counter (default address: all, v4 and v6)\n"
 		"  -n COUNT       exit once the counter reaches COUNT\n"
+
 		"  -V             after a restore, check the region's consistency\n"
 		"  -q             quiet\n"
 		"environment: " REMUS_GUEST_ENV_FD ", " REMUS_GUEST_ENV_DESC ", "
@@ -324,6 +337,85 @@ static int64_t ts_diff_ns(const struct timespec *a, const struct timespec *b)
 	       (a->tv_nsec - b->tv_nsec);
 }
 
+#define DISK_BLOCK	512
+#define DISK_BLOCKS_MAX	4096
+
+struct disk {
+	int fd;
+	uint64_t blocks;
+	char *buf;		/* one aligned block */
+};
+
+static int disk_open(struct disk *d, const char *path)
+{
+	uint64_t bytes = 0;
+
+	struct stat sb;
+
+	d->fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (d->fd < 0 || fstat(d->fd, &sb) < 0 ||
+	    (S_ISBLK(sb.st_mode) && ioctl(d->fd, BLKGETSIZE64, &bytes) < 0)) {
+		fprintf(stderr, "demo-guest: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISBLK(sb.st_mode))
+		bytes = (uint64_t)sb.st_size;
+	d->blocks = bytes / DISK_BLOCK;
+	if (d->blocks > DISK_BLOCKS_MAX)
+		d->blocks = DISK_BLOCKS_MAX;
+	if (!d->blocks || posix_memalign((void **)&d->buf, 4096, 4096)) {
+		fprintf(stderr, "demo-guest: %s: too small\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int disk_write(struct disk *d, uint64_t v)
+{
+	memset(d->buf, 0, DISK_BLOCK);
+	snprintf(d->buf, DISK_BLOCK, "remus-seq %" PRIu64 "\n", v);
+	if (pwrite(d->fd, d->buf, DISK_BLOCK,
+		   (off_t)((v % d->blocks) * DISK_BLOCK)) != DISK_BLOCK)
+		return -1;
+	return 0;
+}
+
+/* The value block i holds, 0 if never written. */
+static int disk_read(struct disk *d, uint64_t i, uint64_t *v)
+{
+	if (pread(d->fd, d->buf, DISK_BLOCK, (off_t)(i * DISK_BLOCK)) !=
+	    DISK_BLOCK)
+		return -1;
+	if (sscanf(d->buf, "remus-seq %" SCNu64, v) != 1)
+		*v = 0;
+	return 0;
+}
+
+/*
+ * A restored disk against the restored counter c. Every value below c was
+ * written (the counter moves on only after its value is out); c itself may
+ * or may not have been. So block i holds the newest v <= c - 1 with
+ * v % N == i (0 if none), or c when c % N == i.
+ */
+static bool disk_consistent(struct disk *d, uint64_t c)
+{
+	uint64_t i, v, prev;
+
+	for (i = 0; i < d->blocks; i++) {
+		if (disk_read(d, i, &v))
+			return false;
+		prev = 0;
+		if (c >= 2 && c - 1 >= i)
+			prev = (c - 1) - ((c - 1 - i) % d->blocks);
+		if (v == prev)
+			continue;
+		if (c % d->blocks == i && v == c)
+			continue;
+		return false;
+	}
+	return true;
+}
+
 static int run(const struct config *cf, const struct remus_guest *g)
 {
 	volatile struct demo_state *st = g->app;
@@ -341,14 +433,24 @@ static int run(const struct config *cf, const struct remus_guest *g)
 			"region's %" PRIu64 " pages\n", cf->dirty, st->npages);
 		return 1;
 	}
+	struct disk disk = { .fd = -1 };
+	const char *disk_state = "";
+
+	if (cf->disk) {
+		if (disk_open(&disk, cf->disk))
+			return 1;
+		if (g->restored)
+			disk_state = disk_consistent(&disk, st->counter) ?
+				     " disk ok" : " disk BAD";
+	}
 	/*
 	 * Tell the client where a restored state stands, so that it can
 	 * check it never saw more (the output-commit proof's seqcheck).
 	 */
 	if (out >= 0 && g->restored) {
 		int len = snprintf(buf, sizeof(buf), "restored %" PRIu64
-				   " gen %" PRIu64 "\n", st->counter,
-				   g->hdr->generation);
+				   " gen %" PRIu64 "%s\n", st->counter,
+				   g->hdr->generation, disk_state);
 
 		if (send(out, buf, len, 0) < 0) {
 			/* as lossy as any datagram */
@@ -358,6 +460,11 @@ static int run(const struct config *cf, const struct remus_guest *g)
 	while (!stop) {
 		/* an output the last checkpoint may have cut short goes again */
 		if (st->sent < st->counter) {
+			if (disk.fd >= 0 && disk_write(&disk, st->counter)) {
+				fprintf(stderr, "demo-guest: disk write: %s\n",
+					strerror(errno));
+				return 1;
+			}
 			if (out >= 0) {
 				int len = format_counter(g, st, buf, sizeof(buf));
 
@@ -422,7 +529,7 @@ int main(int argc, char **argv)
 	struct remus_guest g;
 	int c, ret;
 
-	while ((c = getopt(argc, argv, "s:a:t:d:c:l:n:Vqh")) != -1) {
+	while ((c = getopt(argc, argv, "s:a:t:d:c:l:n:D:Vqh")) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_size(optarg, &cf.size))
@@ -442,6 +549,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cf.client = optarg;
+			break;
+		case 'D':
+			cf.disk = optarg;
 			break;
 		case 'l':
 			cf.listen = optarg;

@@ -4,6 +4,7 @@
  * primary's death and fail over. See backup.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -13,10 +14,20 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "disk.h"
 #include "link.h"
+
+/* A disk in stage mode: the primary's log records go in, commits apply. */
+struct bdisk {
+	struct remus_disk_sel sel;
+	struct remus_log log;
+};
 
 struct remus_backup {
 	const struct remus_ctx *ctx;
+	struct remus_nl nl;
+	struct bdisk *disks;
+	unsigned int nr_disks;
 	struct remus_backup_info info;
 	struct remus_backup_sink *sink;
 	int lfd, stop_efd;
@@ -177,12 +188,15 @@ static int read_frame(struct session *s, struct remus_frame *f)
 	}
 }
 
+static void disks_discard(struct remus_backup *b);
+
 static void discard_open(struct session *s)
 {
 	if (s->open_epoch) {
 		LOG(s->b, WARN, "checkpoint %" PRIu64 " discarded: incomplete",
 		    s->open_epoch);
 		s->b->sink->ops->discard(s->b->sink);
+		disks_discard(s->b);
 	}
 	s->open_epoch = 0;
 	s->open_bytes = 0;
@@ -259,12 +273,140 @@ static int batch(struct session *s, const struct remus_frame *f)
 	return ret;
 }
 
+/*
+ * The primary's write-log records for one disk: checked whole, written
+ * into the stage-mode target, which holds them until the commit.
+ */
+static int disklog(struct remus_backup *b, const struct remus_frame *f)
+{
+	const uint8_t *p = f->body + REMUS_DISKLOG_HDR_LEN;
+	size_t len, off = 0, size;
+	uint32_t idx;
+	int ret;
+
+	if (f->len < REMUS_DISKLOG_HDR_LEN)
+		return -EBADMSG;
+	memcpy(&idx, f->body, sizeof(idx));
+	if (idx >= b->nr_disks) {
+		LOG(b, ERR, "records for disk %u, but %u disks here", idx,
+		    b->nr_disks);
+		return -EBADMSG;
+	}
+	len = f->len - REMUS_DISKLOG_HDR_LEN;
+	/* Never trust a length from the wire: walk and check every record. */
+	while (off < len) {
+		const struct remus_log_record *r = (const void *)(p + off);
+
+		ret = remus_log_check(p + off, len - off, &size);
+		if (ret)
+			return ret;
+		if (r->type != REMUS_LOG_BARRIER && r->epoch > f->epoch)
+			return -EBADMSG;
+		off += size;
+	}
+	return remus_log_write(&b->disks[idx].log, p, len);
+}
+
+static int disks_commit(struct remus_backup *b, uint64_t epoch)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < b->nr_disks; i++) {
+		ret = remus_disk_commit(&b->nl, &b->disks[i].sel, epoch);
+		if (ret) {
+			LOG(b, ERR, "disk %s: commit %" PRIu64 ": %s%s%s",
+			    b->disks[i].sel.name, epoch, strerror(-ret),
+			    *remus_nl_errmsg(&b->nl) ? ": " : "",
+			    remus_nl_errmsg(&b->nl));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void disks_discard(struct remus_backup *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr_disks; i++)
+		remus_disk_discard(&b->nl, &b->disks[i].sel);
+}
+
+static int disks_open(struct remus_backup *b)
+{
+	struct remus_disk_info *di;
+	unsigned int i;
+	int ret;
+
+	if (!b->info.nr_disks)
+		return 0;
+	ret = remus_nl_open(&b->nl);
+	if (ret) {
+		LOG(b, ERR, "disks need remus.ko: %s", strerror(-ret));
+		return ret;
+	}
+	b->disks = calloc(b->info.nr_disks, sizeof(*b->disks));
+	di = malloc(sizeof(*di));
+	if (!b->disks || !di) {
+		free(di);
+		return -ENOMEM;
+	}
+	for (i = 0; i < b->info.nr_disks; i++) {
+		struct bdisk *d = &b->disks[i];
+
+		d->sel.name = b->info.disks[i];
+		d->log.fd = -1;
+		b->nr_disks = i + 1;
+		ret = remus_disk_get(&b->nl, &d->sel, 0, di);
+		if (!ret && di->buf.disk_mode != REMUS_DISK_STAGE)
+			ret = -EINVAL;
+		if (!ret)
+			ret = remus_log_open(&d->log, NULL, &d->sel, O_WRONLY, 0);
+		if (ret) {
+			LOG(b, ERR, "disk %s: %s (the backup needs it in stage mode)",
+			    d->sel.name, strerror(-ret));
+			break;
+		}
+		/* What no commit covers is from a dead session. */
+		remus_disk_discard(&b->nl, &d->sel);
+	}
+	free(di);
+	return ret;
+}
+
+static void disks_close(struct remus_backup *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr_disks; i++)
+		if (b->disks[i].log.fd >= 0)
+			remus_log_close(&b->disks[i].log);
+	free(b->disks);
+	if (b->info.nr_disks && b->nl.sock)
+		remus_nl_close(&b->nl);
+}
+
+/* After failover the guest writes its disks itself. */
+static void disks_release(struct remus_backup *b)
+{
+	uint32_t mode = REMUS_MODE_PASSTHROUGH;
+	unsigned int i;
+
+	for (i = 0; i < b->nr_disks; i++)
+		if (remus_disk_set(&b->nl, &b->disks[i].sel, &mode, NULL, NULL))
+			LOG(b, ERR, "disk %s: pass-through failed",
+			    b->disks[i].sel.name);
+}
+
 static int commit(struct session *s, uint64_t epoch)
 {
 	struct remus_backup *b = s->b;
 	int ret;
 
 	ret = b->sink->ops->commit(b->sink, epoch);
+	if (!ret)
+		ret = disks_commit(b, epoch);
 	if (ret) {
 		LOG(b, ERR, "commit %" PRIu64 ": %s", epoch, strerror(-ret));
 		return ret;
@@ -284,6 +426,8 @@ static int commit(struct session *s, uint64_t epoch)
 	return send_frame(s, remus_wire_send_body(&s->w, REMUS_REC_ACK, epoch,
 						  NULL, 0, s->frame, s->cap));
 }
+
+static int disklog(struct remus_backup *b, const struct remus_frame *f);
 
 static enum session_end session_run(struct remus_backup *b, int fd)
 {
@@ -368,6 +512,11 @@ static enum session_end session_run(struct remus_backup *b, int fd)
 			pthread_mutex_unlock(&b->lock);
 			end = SESSION_BYE;
 			goto out;
+		case REMUS_REC_DISKLOG:
+			s.open_epoch = f.epoch;
+			s.open_bytes += f.len;
+			ret = disklog(b, &f);
+			break;
 		default:
 			if (f.type >= REMUS_REC_EXT_CKPT &&
 			    f.type < REMUS_REC_EXT_CTRL && b->sink->ops->ext) {
@@ -414,6 +563,7 @@ static int failover(struct remus_backup *b)
 	int ret;
 
 	LOG(b, NOTICE, "failing over to checkpoint %" PRIu64, b->committed);
+	disks_release(b);
 	ret = b->sink->ops->failover(b->sink);
 	if (ret) {
 		LOG(b, ERR, "failover: %s", strerror(-ret));
@@ -447,6 +597,8 @@ int remus_backup_run(const struct remus_ctx *ctx,
 		LOG(b, ERR, "setup: bad timeouts");
 		goto out;
 	}
+	if (disks_open(b))
+		goto out;
 	ret = remus_addr_parse(info->listen, &a);
 	if (!ret)
 		ret = remus_tcp_listen(&a);
@@ -508,6 +660,7 @@ int remus_backup_run(const struct remus_ctx *ctx,
 	if (started)
 		started(started_data, NULL);
 out:
+	disks_close(b);
 	if (b->lfd >= 0)
 		close(b->lfd);
 	if (b->stop_efd >= 0)

@@ -63,6 +63,8 @@ struct remus_backup_info {
 	unsigned int timeout_ms;
 	uint32_t max_body;
 	bool once;			/* after an orderly stop, return */
+	const char *const *disks;	/* remus dm devices in stage mode */
+	unsigned int nr_disks;
 	void (*on_commit)(void *data, uint64_t epoch, uint64_t bytes);
 	void *on_commit_data;
 };

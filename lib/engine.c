@@ -21,6 +21,7 @@
  * link_lost(), and the epoch thread applies the policy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "link.h"
 #include "netbuf.h"
 #include "nl.h"
@@ -46,6 +48,13 @@ enum slot_state {
 	SLOT_QUEUED,	/* waits for the sender */
 	SLOT_SENDING,
 	SLOT_SENT,	/* END written, waits for the ack */
+};
+
+/* A disk in replicate mode: barriers, its write log, commits. */
+struct edisk {
+	struct remus_disk_sel sel;
+	struct remus_log log;
+	bool log_open;
 };
 
 struct slot {
@@ -65,6 +74,9 @@ struct remus_engine {
 	bool have_nl;
 	struct remus_netbuf *nb_epoch, *nb_ack;
 	unsigned int nr_nb;
+	struct edisk *disks;
+	unsigned int nr_disks;
+	bool disk_gap;		/* a disk stopped logging: no re-pairing */
 
 	/* The link of the current session. */
 	int send_fd, recv_fd;
@@ -166,13 +178,67 @@ static void fault(struct remus_engine *e, const char *point, uint64_t epoch)
 
 /* ---- output buffers ---- */
 
+/*
+ * Disks of the guest, in replicate mode. The backup's copy must start
+ * identical (the same image on both hosts) and the log intact from the
+ * target's creation on: there is no disk resync yet.
+ */
+static int disks_open(struct remus_engine *e)
+{
+	struct remus_disk_info *di;
+	unsigned int i;
+	int err = 0;
+
+	if (!e->info.nr_disks)
+		return 0;
+	e->disks = calloc(e->info.nr_disks, sizeof(*e->disks));
+	di = malloc(sizeof(*di));
+	if (!e->disks || !di) {
+		free(di);
+		return -ENOMEM;
+	}
+	for (i = 0; i < e->info.nr_disks; i++) {
+		struct edisk *d = &e->disks[i];
+
+		d->sel.name = e->info.disks[i];
+		e->nr_disks = i + 1;
+		err = remus_disk_get(&e->nl_epoch, &d->sel, 0, di);
+		if (err) {
+			LOG(e, ERR, "disk %s: %s%s%s", d->sel.name, strerror(-err),
+			    *remus_nl_errmsg(&e->nl_epoch) ? ": " : "",
+			    remus_nl_errmsg(&e->nl_epoch));
+			break;
+		}
+		if (di->buf.disk_mode != REMUS_DISK_REPLICATE) {
+			LOG(e, ERR, "disk %s is in %s mode: the primary needs replicate",
+			    d->sel.name, remus_disk_mode_name(di->buf.disk_mode));
+			err = -EINVAL;
+			break;
+		}
+		if (di->buf.barrier > e->barrier)
+			e->barrier = di->buf.barrier;
+		err = remus_log_open(&d->log, NULL, &d->sel,
+				     O_RDONLY | O_NONBLOCK, 0);
+		if (err) {
+			LOG(e, ERR, "disk %s: its write log: %s", d->sel.name,
+			    strerror(-err));
+			break;
+		}
+		d->log_open = true;
+		LOG(e, INFO, "disk %s replicated through its write log",
+		    d->sel.name);
+	}
+	free(di);
+	return err;
+}
+
 static int buffers_open(struct remus_engine *e)
 {
 	unsigned int i;
 	int err;
 
 	e->nr_nb = e->info.nr_netifs;
-	if (!e->nr_nb)
+	if (!e->nr_nb && !e->info.nr_disks)
 		return 0;
 	err = remus_nl_open(&e->nl_epoch);
 	if (!err) {
@@ -182,6 +248,13 @@ static int buffers_open(struct remus_engine *e)
 	}
 	e->have_nl = !err;
 	if (err && err != -ENOENT)
+		return err;
+	if (e->info.nr_disks && !e->have_nl) {
+		LOG(e, ERR, "disk buffers need remus.ko: it is not loaded");
+		return -ENOENT;
+	}
+	err = disks_open(e);
+	if (err)
 		return err;
 	e->nb_epoch = calloc(e->nr_nb, sizeof(*e->nb_epoch));
 	e->nb_ack = calloc(e->nr_nb, sizeof(*e->nb_ack));
@@ -232,6 +305,11 @@ static void buffers_close(struct remus_engine *e)
 {
 	unsigned int i;
 
+	for (i = 0; i < e->nr_disks; i++)
+		if (e->disks[i].log_open)
+			remus_log_close(&e->disks[i].log);
+	free(e->disks);
+
 	for (i = 0; i < e->nr_nb; i++) {
 		remus_netbuf_close(&e->nb_epoch[i]);
 		remus_netbuf_close(&e->nb_ack[i]);
@@ -262,6 +340,14 @@ static int buffers_barrier(struct remus_engine *e, uint64_t n)
 		/* The ack thread's handle must know the epoch is closed. */
 		e->nb_ack[i].barrier = n;
 	}
+	for (i = 0; i < e->nr_disks; i++) {
+		err = remus_disk_barrier(&e->nl_epoch, &e->disks[i].sel, n);
+		if (err) {
+			LOG(e, ERR, "barrier %" PRIu64 " on disk %s: %s", n,
+			    e->disks[i].sel.name, strerror(-err));
+			return err;
+		}
+	}
 	return 0;
 }
 
@@ -276,6 +362,15 @@ static int buffers_release(struct remus_engine *e, uint64_t n)
 		if (err) {
 			LOG(e, ERR, "release %" PRIu64 " on %s: %s", n,
 			    e->nb_ack[i].ifb, strerror(-err));
+			ret = err;
+		}
+	}
+	/* Replicate mode: the backup holds them, the log may forget them. */
+	for (i = 0; i < e->nr_disks; i++) {
+		err = remus_disk_commit(&e->nl_ack, &e->disks[i].sel, n);
+		if (err) {
+			LOG(e, ERR, "commit %" PRIu64 " on disk %s: %s", n,
+			    e->disks[i].sel.name, strerror(-err));
 			ret = err;
 		}
 	}
@@ -302,6 +397,15 @@ static void buffers_mode(struct remus_engine *e, bool buffering)
 			LOG(e, ERR, "%s: set %s: %s", nb->ifb,
 			    buffering ? "buffering" : "pass-through",
 			    strerror(-err));
+	}
+	if (!buffering && e->nr_disks && !e->disk_gap) {
+		/* Logging stops (a GAP record): the backup's disk needs a
+		 * resync before it can protect this guest again. */
+		for (i = 0; i < e->nr_disks; i++)
+			remus_disk_set(&e->nl_epoch, &e->disks[i].sel, &mode,
+				       NULL, NULL);
+		e->disk_gap = true;
+		LOG(e, WARN, "disks no longer replicated: re-pairing needs a disk resync, which is not implemented");
 	}
 }
 
@@ -517,6 +621,89 @@ static int send_heartbeat(struct remus_engine *e, uint8_t *frame, size_t cap)
 					       frame, cap));
 }
 
+/* Seal and send the DISKLOG frame being filled (used bytes of records). */
+static int disklog_flush(struct remus_engine *e, uint8_t *frame, size_t cap,
+			 unsigned int idx, uint64_t epoch, size_t *used,
+			 uint64_t *wire)
+{
+	uint8_t *body = frame + REMUS_WIRE_HDR_LEN;
+	ssize_t n;
+	int err;
+
+	if (!*used)
+		return 0;
+	memcpy(body, &idx, sizeof(uint32_t));
+	memset(body + 4, 0, 4);
+	n = remus_wire_seal(&e->wire, REMUS_REC_DISKLOG, epoch, frame,
+			    REMUS_DISKLOG_HDR_LEN + *used, cap);
+	err = send_frame(e, frame, n);
+	if (err)
+		return err;
+	*wire += (uint64_t)n;
+	*used = 0;
+	return 0;
+}
+
+/*
+ * The write log of disk idx through BARRIER epoch, into DISKLOG frames.
+ * The barrier went in while the guest was suspended, so every record of
+ * the epoch is already in the log, before it.
+ */
+static int send_disk(struct remus_engine *e, unsigned int idx, uint64_t epoch,
+		     uint8_t *frame, size_t cap, uint64_t *wire,
+		     uint64_t *bytes)
+{
+	struct edisk *d = &e->disks[idx];
+	size_t room = remus_wire_tx_frame_max(&e->wire) - REMUS_WIRE_OVERHEAD -
+		      REMUS_DISKLOG_HDR_LEN;
+	uint8_t *recs = frame + REMUS_WIRE_HDR_LEN + REMUS_DISKLOG_HDR_LEN;
+	struct remus_log_rec rec;
+	size_t used = 0;
+	int ret;
+
+	if (room < REMUS_LOG_READ_MIN)
+		return -EMSGSIZE;
+	for (;;) {
+		ret = remus_log_next(&d->log, &rec);
+		if (ret == 0) {
+			struct pollfd p = { .fd = d->log.fd, .events = POLLIN };
+			ssize_t n = remus_log_read(&d->log);
+
+			if (n > 0)
+				continue;
+			if (n == 0)
+				return -ENODEV;	/* the disk is gone */
+			if (n != -EAGAIN)
+				return (int)n;
+			if (poll(&p, 1, (int)e->info.timeout_ms) <= 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (ret < 0)
+			return ret;
+		if (rec.hdr->type == REMUS_LOG_GAP) {
+			LOG(e, ERR, "disk %s stopped logging (gap): it needs a resync",
+			    d->sel.name);
+			return -ENOSR;
+		}
+		/* A barrier a dead predecessor put in: not ours to ship. */
+		if (rec.hdr->type == REMUS_LOG_BARRIER && rec.hdr->epoch < epoch)
+			continue;
+		if (used + rec.size > room) {
+			ret = disklog_flush(e, frame, cap, idx, epoch, &used,
+					    wire);
+			if (ret)
+				return ret;
+		}
+		memcpy(recs + used, rec.hdr, rec.size);
+		used += rec.size;
+		*bytes += rec.size;
+		if (rec.hdr->type == REMUS_LOG_BARRIER)
+			return disklog_flush(e, frame, cap, idx, epoch, &used,
+					     wire);
+	}
+}
+
 /* Sender thread: one checkpoint, start to END. */
 static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		     size_t cap, struct remus_batch *b)
@@ -554,6 +741,12 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 			fault(e, "send", c->epoch);
 		wire += (uint64_t)n;
 	}
+	for (i = 0; i < e->nr_disks; i++) {
+		err = send_disk(e, (unsigned int)i, c->epoch, frame, cap, &wire,
+				&c->st.disk_bytes);
+		if (err)
+			return err;
+	}
 	/* The state blob, in chunks that fit a frame. */
 	for (off = 0; off < c->state_len || (off == 0 && c->state_len == 0);) {
 		size_t room = remus_wire_tx_frame_max(&e->wire) -
@@ -582,7 +775,8 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 	fault(e, "sent", c->epoch);
 
 	remus_compress_stats_take(&e->cz, &tx, &rx);
-	c->st.raw_bytes = (uint64_t)c->nr_pages * c->page_size + c->state_len;
+	c->st.raw_bytes = (uint64_t)c->nr_pages * c->page_size + c->state_len +
+			  c->st.disk_bytes;
 	c->st.wire_bytes = wire;
 	c->st.codec_ns = tx.nsec;
 	c->st.send_ns = remus_now_ns() - t0;
@@ -1104,6 +1298,11 @@ static int backup_lost(struct remus_engine *e)
 	}
 	if (!e->info.repair)
 		return REMUS_END_BACKUP_LOST;
+	if (e->nr_disks) {
+		/* Read but unacked log records went with the session. */
+		LOG(e, ERR, "disks cannot be protected again without a resync (not implemented): not re-pairing");
+		return REMUS_END_BACKUP_LOST;
+	}
 
 	while (!atomic_load(&e->stop)) {
 		struct pollfd p = { .fd = e->stop_efd, .events = POLLIN };
@@ -1242,6 +1441,20 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 		err = session_start(e, send_fd, recv_fd);
 	else
 		err = connect_backup(e);
+	/*
+	 * With disks, the backup's copy is only good if it sees the log
+	 * from the start: wait for it rather than run unprotected (the
+	 * guest runs; its writes wait once the log is full).
+	 */
+	while (err && e->nr_disks && !atomic_load(&e->stop)) {
+		struct pollfd p = { .fd = e->stop_efd, .events = POLLIN };
+
+		session_end(e);
+		LOG(e, WARN, "no backup yet (%s): waiting for it, disks logging",
+		    strerror(-err));
+		poll(&p, 1, (int)e->info.reconnect_ms);
+		err = connect_backup(e);
+	}
 	if (err) {
 		LOG(e, ERR, "no backup at start: %s", strerror(-err));
 		session_end(e);

@@ -40,6 +40,16 @@ struct remus_engine;
 struct remus_backend;
 struct remus_ckpt;
 
+/*
+ * Checkpoint record of the engine's own (wire.h's extension range): the
+ * write-log records of one disk for the checkpoint's epoch, as read from
+ * the replicate-mode target; body = u32 disk index, u32 zero, then whole
+ * struct remus_log_record (+ data) records, ending with BARRIER e in the
+ * checkpoint's last one for that disk.
+ */
+#define REMUS_REC_DISKLOG	(REMUS_REC_EXT_CKPT + 0)
+#define REMUS_DISKLOG_HDR_LEN	8
+
 enum remus_log_level {
 	REMUS_LOG_ERR,
 	REMUS_LOG_WARN,

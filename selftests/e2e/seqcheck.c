@@ -12,6 +12,8 @@
  * C itself is fine: the restored guest had reached it (its send may have
  * been cut short by the checkpoint). Without the announcement (lost, as
  * datagrams may be), any datagram of a newer generation below M counts.
+ * A guest with a disk adds "disk ok" or "disk BAD" to its announcement:
+ * its own check of the disk it came back with (demo-guest -D).
  *
  *   seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE] [-r FILE]
  *
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
 	unsigned int ngens = 0, i;
 	uint64_t received = 0, violations = 0, max = 0, max_gen = 0, newer = 0;
 	uint64_t v_seq = 0, v_gen = 0, v_max = 0, junk = 0, restores = 0;
+	uint64_t disk_ok = 0, disk_bad = 0;
 	double seconds = 10, t0, t_switch = 0;
 	int c, fd, port = 0, v6 = 0, live = 0;
 	long min_after = -1;
@@ -130,6 +133,10 @@ int main(int argc, char **argv)
 		buf[n] = '\0';
 		if (sscanf(buf, "restored %" SCNu64 " gen %" SCNu64, &seq,
 			   &gen) == 2) {
+			if (strstr(buf, " disk ok"))
+				disk_ok++;
+			else if (strstr(buf, " disk BAD"))
+				disk_bad++;
 			if (live)
 				printf("client: generation %" PRIu64 " restored at seq %" PRIu64
 				       " (the most the client had seen: %" PRIu64 ")%s\n",
@@ -206,6 +213,8 @@ int main(int argc, char **argv)
 	fprintf(f, "max %" PRIu64 "\n", max);
 	fprintf(f, "after_failover %" PRIu64 "\n", newer);
 	fprintf(f, "restores %" PRIu64 "\n", restores);
+	fprintf(f, "disk_ok %" PRIu64 "\n", disk_ok);
+	fprintf(f, "disk_bad %" PRIu64 "\n", disk_bad);
 	fprintf(f, "violations %" PRIu64 "\n", violations);
 	if (violations)
 		fprintf(f, "first_violation seq %" PRIu64 " gen %" PRIu64

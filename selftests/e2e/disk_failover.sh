@@ -1,0 +1,138 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The output-commit proof with a disk. The demo guest writes every counter
+# value to its disk (a remus target in replicate mode on a loop device of
+# the primary) and sends it to the client; the backup stages the write log
+# per epoch into its own remus target (stage mode, on a loop device with
+# the same initial image) and commits it with the memory. The primary dies
+# at a random moment or at a chosen phase; the restored guest checks the
+# disk it comes back with against its counter (every value it reached is
+# there, nothing beyond it) and the client checks that it saw no rollback.
+#
+#   disk_failover.sh [TRIALS]        (default $E2E_DISK_TRIALS or 6)
+
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/lib.sh"
+
+TRIALS=${1:-${E2E_DISK_TRIALS:-6}}
+need_remus_ko
+REMUSD=$(e2e_bin remusd) || tap_bail "remusd missing"
+REMUSCTL=$(e2e_bin remusctl) || tap_bail "remusctl missing"
+GUEST=$(e2e_bin demo-guest) || tap_bail "demo-guest missing"
+SEQCHECK=$(e2e_bin seqcheck) || tap_bail "seqcheck missing"
+export DM_DISABLE_UDEV=1
+DMSETUP="$(command -v dmsetup) --noudevsync" || tap_bail "dmsetup missing"
+UP=$(dirname "$0")/guest-up.sh
+
+W=$(mktemp -d)
+head -c 32 /dev/urandom >"$W/key"
+chmod 600 "$W/key"
+tap_defer "rm -rf $W"
+tap_defer e2e_teardown
+tap_defer disks_down
+
+SECTORS=4096	# 2 MiB: 2048 blocks of the guest's, and room
+
+disks_down()
+{
+	$DMSETUP remove gdisk-p 2>/dev/null
+	$DMSETUP remove gdisk-b 2>/dev/null
+	[ -n "${LP:-}" ] && losetup -d "$LP" 2>/dev/null
+	[ -n "${LB:-}" ] && losetup -d "$LB" 2>/dev/null
+	LP= LB=
+	return 0
+}
+
+# Both hosts' disks from the same initial image (zeros), the primary's
+# replicating, the backup's staging.
+disks_up()
+{
+	disks_down
+	dd if=/dev/zero of="$W/p.img" bs=512 count=$SECTORS 2>/dev/null
+	cp "$W/p.img" "$W/b.img"
+	LP=$(losetup -f) && losetup "$LP" "$W/p.img" || return 1
+	LB=$(losetup -f) && losetup "$LB" "$W/b.img" || return 1
+	echo "0 $SECTORS remus $LP replicate" | $DMSETUP create gdisk-p || return 1
+	echo "0 $SECTORS remus $LB stage" | $DMSETUP create gdisk-b || return 1
+}
+
+trial()
+{
+	n=$1 fault=$2
+	e2e_reset
+	rm -f "$W"/seq.out "$W"/img "$W"/*.log "$W/ready"
+	disks_up || { echo "disks failed"; return 1; }
+
+	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t 40 -n 40 \
+		-o "$W/seq.out" -r "$W/ready" &
+	E2E_PIDS="$E2E_PIDS $!"
+	SEQ=$!
+	e2e_wait "[ -e $W/ready ]" 20 || { echo "client did not start"; return 1; }
+
+	"$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \
+		--key "$W/key" --heartbeat 100 --timeout 1500 --name e2e-bak \
+		--disk gdisk-b --image "$W/img" --no-progress -- \
+		"$UP" gb "$GUEST" -s 8M -t 5000 -d 8 -D /dev/mapper/gdisk-b \
+		-c $CLIENT_IP:$PORT_SEQ -q >"$W/backup.log" 2>&1 &
+	E2E_PIDS="$E2E_PIDS $!"
+	e2e_wait "$REMUSCTL status e2e-bak" 10 || { echo "backup did not start"; return 1; }
+
+	# shellcheck disable=SC2086
+	env ${fault:+REMUS_FAULT=$fault} \
+	"$IP" netns exec pri "$REMUSD" primary --peer 10.77.0.2:$PORT_REPL \
+		--key "$W/key" --interval 30ms --heartbeat 100 --timeout 1500 \
+		--name e2e-pri --net vgp --disk gdisk-p --no-progress -- \
+		"$IP" netns exec gp "$GUEST" -s 8M -t 5000 -d 8 \
+		-D /dev/mapper/gdisk-p -c $CLIENT_IP:$PORT_SEQ -q \
+		>"$W/primary.log" 2>&1 &
+	E2E_PIDS="$E2E_PIDS $!"
+	PRI=$!
+	e2e_wait "$REMUSCTL -j status e2e-bak | grep -q '\"committed\":[1-9]'" 20 || {
+		echo "no checkpoint committed"; return 1; }
+	if [ -n "$fault" ]; then
+		e2e_wait "! kill -0 $PRI" 20 || { echo "fault $fault never hit"; return 1; }
+	else
+		sleep "$(awk "BEGIN { srand($n * 104729 + $$); printf \"%.3f\", 0.1 + rand() * 1.4 }")"
+	fi
+	e2e_kill_primary
+	wait "$SEQ"
+	return 0
+}
+
+field()
+{
+	awk -v k="$1" '$1 == k { print $2; exit }' "$W/seq.out"
+}
+
+e2e_topology || tap_bail "topology failed"
+set -- pause:4 send:5 sent:6 ack:7 release:8
+tap_plan "$TRIALS"
+i=1
+while [ "$i" -le "$TRIALS" ]; do
+	fault=
+	if [ $((i % 2)) -eq 0 ]; then
+		k=$(( (i / 2 - 1) % 5 + 1 ))
+		eval "fault=\${$k}"
+	fi
+	name="disk trial $i: primary killed at ${fault:-a random moment}"
+	if ! trial "$i" "$fault" >"$W/why" 2>&1; then
+		tap_fail "$name" "$(cat "$W/why")" "$(tail -n 15 "$W/primary.log" "$W/backup.log" 2>/dev/null)"
+		i=$((i + 1))
+		continue
+	fi
+	v=$(field violations) ok=$(field disk_ok) bad=$(field disk_bad)
+	a=$(field after_failover)
+	if [ "${v:-x}" = 0 ] && [ "${ok:-0}" = 1 ] && [ "${bad:-x}" = 0 ] &&
+	   [ "${a:-0}" -ge 40 ]; then
+		tap_ok "$name: disk as of the committed checkpoint, no rollback seen"
+	else
+		tap_fail "$name" \
+			"expected: 0 violations, the restored guest's disk check ok, >= 40 datagrams after failover" \
+			"saw: violations ${v:-?}, disk ok ${ok:-?} bad ${bad:-?}, after failover ${a:-?}" \
+			"$(cat "$W/seq.out" 2>/dev/null)" \
+			"$(tail -n 12 "$W/primary.log")" "$(tail -n 8 "$W/backup.log")"
+	fi
+	i=$((i + 1))
+done
+tap_done
