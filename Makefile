@@ -78,6 +78,7 @@ help:
 	@echo "make demo       the proc-backend failover demo"
 	@echo "make style      checkpatch on the module"
 	@echo "make sparse     W=1 and sparse (C=2) on the module"
+	@echo "make harness-selftest  prove the VM harness fails what it must"
 
 .PHONY: all userspace module module-w1 setup clean help demo
 
