@@ -9,7 +9,8 @@
  * Ways to stop them:
  *   waitid     SIGSTOP, then a blocking waitid(P_PIDFD, WSTOPPED) (lib,
  *              REMUS_PROC_F_CHILD, no timeout)
- *   waitid-to  the same with a timeout: WNOHANG checks, spin then sleep
+ *   waitid-to  the same with a deadline: the lib's waiter thread blocks in
+ *              waitid(), the caller polls its answer with the deadline
  *   proc-poll  SIGSTOP, then /proc/PID/task/ * /stat until all say 'T' (lib)
  *   ptrace     PTRACE_SEIZE once; PTRACE_INTERRUPT each thread and waitpid
  *              its stop; resume with PTRACE_CONT (not in the lib)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,12 @@ struct remus_proc {
 	bool suspended;
 	size_t page_size;
 	DIR *tasks;			/* /proc/PID/task, for the polling wait */
+	/* the waiter thread: a blocking waitid() for a wait with a deadline */
+	pthread_t waiter;
+	bool waiter_up;
+	int arm[2];			/* caller -> waiter: generation */
+	int done[2];			/* waiter -> caller: struct wait_msg */
+	uint64_t gen;
 	struct iovec liov[IOV_MAX];
 	struct iovec riov[IOV_MAX];
 	struct remus_proc_stats stats;
@@ -57,6 +64,114 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct wait_msg {
+	uint64_t gen;
+	int64_t ret;
+};
+
+static int child_stopped(struct remus_proc *p, bool block);
+
+/*
+ * A deadline and a blocking waitid() do not mix, and polling costs the
+ * scheduler's delays on a busy host (bench/dirty/results.md). So a thread
+ * of ours blocks in waitid() and answers through a pipe, which the caller
+ * polls with its deadline. Each wait carries a generation: an answer to an
+ * earlier wait that timed out is no answer to this one.
+ */
+static void *waiter_main(void *arg)
+{
+	struct remus_proc *p = arg;
+	struct wait_msg m;
+
+	while (read(p->arm[0], &m.gen, sizeof(m.gen)) == sizeof(m.gen)) {
+		int ret;
+
+		do
+			ret = child_stopped(p, true);
+		while (!ret);
+		m.ret = ret;
+		if (write(p->done[1], &m, sizeof(m)) != sizeof(m))
+			break;
+	}
+	return NULL;
+}
+
+static int start_waiter(struct remus_proc *p)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (pipe2(p->arm, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(p->done, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto err_arm;
+	}
+	/* the daemon's signals are not for this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&p->waiter, NULL, waiter_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		goto err_done;
+	p->waiter_up = true;
+	return 0;
+err_done:
+	close(p->done[0]);
+	close(p->done[1]);
+err_arm:
+	close(p->arm[0]);
+	close(p->arm[1]);
+	return ret;
+}
+
+static void stop_waiter(struct remus_proc *p)
+{
+	if (!p->waiter_up)
+		return;
+	/* it may sit in waitid() for a guest that never stops: cancel */
+	pthread_cancel(p->waiter);
+	pthread_join(p->waiter, NULL);
+	close(p->arm[0]);
+	close(p->arm[1]);
+	close(p->done[0]);
+	close(p->done[1]);
+	p->waiter_up = false;
+}
+
+/* 1: stopped, -ESRCH: gone, -ETIMEDOUT, or another -errno. */
+static int wait_by_thread(struct remus_proc *p, uint64_t deadline)
+{
+	uint64_t gen = ++p->gen;
+	int ret;
+
+	if (!p->waiter_up && (ret = start_waiter(p)))
+		return ret;
+	if (write(p->arm[1], &gen, sizeof(gen)) != sizeof(gen))
+		return -EIO;
+	for (;;) {
+		struct pollfd pfd = { .fd = p->done[0], .events = POLLIN };
+		uint64_t now = now_ns(), left;
+		struct timespec ts;
+		struct wait_msg m;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		left = deadline - now;
+		ts.tv_sec = left / 1000000000ULL;
+		ts.tv_nsec = left % 1000000000ULL;
+		ret = ppoll(&pfd, 1, &ts, NULL);
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+		if (ret <= 0)
+			continue;
+		if (read(p->done[0], &m, sizeof(m)) != sizeof(m))
+			return -EIO;
+		if (m.gen == gen)
+			return m.ret;
+	}
 }
 
 int remus_proc_open(struct remus_proc **out, pid_t pid, unsigned int flags)
@@ -102,6 +217,7 @@ void remus_proc_close(struct remus_proc *p)
 {
 	if (!p)
 		return;
+	stop_waiter(p);
 	if (p->tasks)
 		closedir(p->tasks);
 	if (p->pidfd >= 0)
@@ -224,13 +340,20 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 		deadline = t0 + (uint64_t)timeout_ms * 1000000ULL;
 	if (sys_pidfd_send_signal(p->pidfd, SIGSTOP) < 0)
 		return -errno;
+	/*
+	 * A blocking waitid() is the cheapest wait of all: the last thread
+	 * to stop wakes us. With a deadline, our waiter thread blocks in it.
+	 */
+	if (by_wait && timeout_ms >= 0) {
+		p->stats.stop_checks++;
+		ret = wait_by_thread(p, deadline);
+		if (ret < 0)
+			return ret;
+		goto stopped;
+	}
 	for (;;) {
-		/*
-		 * A blocking waitid() is the cheapest wait of all when there
-		 * is no deadline: the last thread to stop wakes us.
-		 */
 		if (by_wait)
-			ret = child_stopped(p, timeout_ms < 0);
+			ret = child_stopped(p, true);
 		else
 			ret = tasks_stopped(p);
 		p->stats.stop_checks++;
@@ -255,6 +378,7 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 				nap *= 2;
 		}
 	}
+stopped:
 	now = now_ns();
 	p->suspended = true;
 	p->stats.suspends++;

@@ -8,7 +8,8 @@
  *   - the daemon is the guest's parent (REMUS_PROC_F_CHILD): waitid() on the
  *     pidfd with WSTOPPED | WNOWAIT. The kernel reports the stop once the last
  *     thread has stopped, so there is nothing to poll. WNOWAIT leaves the
- *     report (and any exit) for the daemon's own reaper.
+ *     report (and any exit) for the daemon's own reaper, which must not
+ *     reap the guest with waitpid(-1, ...) while a handle is open.
  *   - otherwise: /proc/PID/task/TID/stat of every thread must say 'T'.
  * Both end with -ESRCH if the guest dies meanwhile. Not ptrace
  * (PTRACE_SEIZE + PTRACE_INTERRUPT): bench/dirty/bench-suspend measured the
@@ -76,12 +77,13 @@ void remus_proc_get_stats(const struct remus_proc *p,
  * guest left stopping (call resume to undo). If already suspended: at once,
  * 0 or -ESRCH.
  *
- * For a child, @timeout_ms < 0 is the fast path: one blocking waitid(),
- * woken by the last thread to stop. A deadline can only be kept by polling
- * (waitid WNOHANG, or /proc), which costs scheduling delays on a loaded
- * machine (bench/dirty/results.md); a guest that never stops (stuck in an
- * uninterruptible wait) then needs a watchdog that kills it, which ends the
- * blocking wait with -ESRCH.
+ * For a child, the wait is a blocking waitid(), woken by the last thread to
+ * stop: in the calling thread without a deadline, else in a waiter thread
+ * of the handle's own (started at the first such wait, all signals blocked,
+ * cancelled at close) that answers through a pipe the caller polls until
+ * its deadline. Polling for the stop instead (waitid WNOHANG, or /proc for
+ * a guest that is not our child) pays the scheduler's delays: 10 to 100
+ * times slower on a busy host (bench/dirty/results.md).
  */
 int remus_proc_suspend(struct remus_proc *p, int timeout_ms);
 /* SIGCONT: 0 or -ESRCH. Marks the guest not suspended either way. */

@@ -9,10 +9,14 @@
 
 #define MODE_WAIT	REMUS_PROC_F_CHILD
 #define MODE_POLL	(REMUS_PROC_F_CHILD | REMUS_PROC_F_POLL)
+/* not a library flag: the test waits with a deadline */
+#define MODE_DEADLINE	(1 << 16)
 
 static const char *mode_name(int flags)
 {
-	return flags & REMUS_PROC_F_POLL ? "proc-poll" : "waitid";
+	if (flags & REMUS_PROC_F_POLL)
+		return "proc-poll";
+	return flags & MODE_DEADLINE ? "waitid-deadline" : "waitid";
 }
 
 static int read_counters(struct remus_proc *p, const struct tguest *tg,
@@ -82,15 +86,15 @@ static int t_suspend_cost(struct tctx *c)
 	int ret = T_PASS, i;
 
 	CHECK_OK(c, tg_start(&tg, 1 << 20, 0));
-	CHECK_OK(c, remus_proc_open(&p, tg.pid, c->arg));
+	CHECK_OK(c, remus_proc_open(&p, tg.pid, c->arg & REMUS_PROC_F_ALL));
 	CHECK_OK(c, tg_do(&tg, TG_SPIN, 2, NULL, 0));
 	for (i = 0; i < N; i++) {
 		uint64_t t0;
 
 		tsleep_us(500);
 		t0 = tnow_ns();
-		/* a child is waited for without a deadline: the fast path */
-		CHECK_OK(c, remus_proc_suspend(p, c->arg & REMUS_PROC_F_POLL ? 5000 : -1));
+		CHECK_OK(c, remus_proc_suspend(p, c->arg & (REMUS_PROC_F_POLL |
+							     MODE_DEADLINE) ? 5000 : -1));
 		susp[i] = tnow_ns() - t0;
 		CHECK_OK(c, remus_proc_resume(p));
 		t[i] = tnow_ns() - t0;
@@ -302,11 +306,55 @@ out:
 	return ret;
 }
 
+/*
+ * A wait with a deadline that timed out leaves its answer behind when the
+ * guest stops later; after a resume, the next wait must not take it.
+ */
+static int t_stale_answer(struct tctx *c)
+{
+	struct remus_proc *p = NULL;
+	struct tguest tg;
+	uint64_t a, b;
+	int ret = T_PASS;
+
+	CHECK_OK(c, tg_start(&tg, 1 << 20, 0));
+	CHECK_OK(c, remus_proc_open(&p, tg.pid, REMUS_PROC_F_CHILD));
+	CHECK_OK(c, tg_do(&tg, TG_VFORK, 1, NULL, 0));
+	tsleep_us(20000);
+	CHECK_EQ(c, -ETIMEDOUT, remus_proc_suspend(p, 100), "suspend of a blocked guest");
+	/* the vfork ends, the pending stop completes, the answer is left */
+	tsleep_us(1500000);
+	CHECK_OK(c, remus_proc_resume(p));
+	/* unstoppable again: only a stale answer could end this wait early */
+	CHECK_OK(c, tg_do(&tg, TG_VFORK, 1, NULL, 0));
+	tsleep_us(20000);
+	CHECK_EQ(c, -ETIMEDOUT, remus_proc_suspend(p, 300),
+		 "second suspend of a blocked guest");
+	/* and once it can stop, a wait sees the stop, the guest frozen */
+	CHECK_OK(c, remus_proc_resume(p));
+	tsleep_us(1500000);
+	CHECK_OK(c, tg_do(&tg, TG_SPIN, 1, NULL, 0));
+	tsleep_us(10000);
+	CHECK_OK(c, remus_proc_suspend(p, 5000));
+	CHECK_OK(c, read_counters(p, &tg, &a, 1));
+	tsleep_us(30000);
+	CHECK_OK(c, read_counters(p, &tg, &b, 1));
+	CHECK(c, a == b, "thread ran while stopped: counter %" PRIu64 " then %"
+	      PRIu64, a, b);
+	CHECK_OK(c, remus_proc_resume(p));
+out:
+	remus_proc_close(p);
+	tg_stop(&tg);
+	return ret;
+}
+
 static const struct tcase tests[] = {
 	{ "suspend_stops_every_thread/waitid", t_suspend_stops, MODE_WAIT },
 	{ "suspend_stops_every_thread/proc-poll", t_suspend_stops, MODE_POLL },
 	{ "suspend_resume_cost/waitid", t_suspend_cost, MODE_WAIT },
+	{ "suspend_resume_cost/waitid-deadline", t_suspend_cost, MODE_WAIT | MODE_DEADLINE },
 	{ "suspend_resume_cost/proc-poll", t_suspend_cost, MODE_POLL },
+	{ "deadline_wait_ignores_stale_answer", t_stale_answer, 0 },
 	{ "read_pages_match_guest_memory", t_read_pages, 0 },
 	{ "read_errors", t_read_errors, 0 },
 	{ "death_noticed/waitid", t_death, MODE_WAIT },
