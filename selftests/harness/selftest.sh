@@ -126,6 +126,10 @@ poweroff)
 	expect_failed_run
 	expect_result harness:poweroff "not ok harness:poweroff # the VM died running it: the VM stopped before the end marker"
 	expect_result vm:run "not ok vm:run # boot 1: the VM stopped before the end marker"
+	# The console quoted in the report holds "ok" lines of earlier
+	# tests: they must not count.
+	expect_counts harness:poweroff "0 1 0"
+	expect_counts vm:run "1 1 0"
 	tap_expect_eq "two boots" 2 "$(grep -c '^ok [0-9]* vm:setup' "$DIR/results.tap")"
 	expect_result harness:pass "ok harness:pass$"
 	tap_check_fails "no success marker in boot 1" \

@@ -704,7 +704,8 @@ while [ "$DONE" -lt "$NT" ] || [ "$BOOTN" -eq 0 ]; do
 	{
 		echo "qemu status $BOOT_RC, $secs s, ${COLLECTED} tests finished"
 		[ -n "$why" ] && echo "$why" && echo "--- end of the console ---" &&
-			tail -n 40 "$WORK/console.$BOOTN.log" | tr -d '\r'
+			tail -n 40 "$WORK/console.$BOOTN.log" | tr -d '\r' |
+				sed 's/^/console| /'
 	} >"$WORK/why"
 	if [ -n "$why" ]; then
 		FAILED_RUN=1
