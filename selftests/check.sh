@@ -8,6 +8,7 @@
 #            checkpatch: each one check, failing with its output
 #   unit     host unit tests, $O/selftests/unit/test_* (TAP each)
 #   vm       every suite whose vm.tests says "ci yes", in one TCG VM boot
+#   <name>   selftests/<name>/check-stage.sh, if there is one (below)
 #   harness  the VM harness's self-test: misbehaving tests must fail
 #
 # Each stage leaves a TAP file in $O/check/; at the end the output of
@@ -16,9 +17,11 @@
 # that cannot run (no qemu, no remus.ko, a build that fails) fails its
 # checks with the reason; it never passes them.
 #
-# A further stage (the Xen suite, say) is a function here that writes
-# $CHK/<stage>.tap in the same layout (selftests/lib/runner.sh's) and is
-# added to ALL_STAGES.
+# A further stage (the Xen suite, say) is an executable
+# selftests/<name>/check-stage.sh: it runs after the vm stage as stage
+# <name>, prints TAP in selftests/lib/runner.sh's layout on stdout (its
+# stderr is shown as progress) and exits non-zero if anything failed. If
+# it prints no result line at all, the stage counts as one failure.
 
 set -u -o pipefail
 
@@ -28,7 +31,13 @@ export O=${O:-build}
 MAKE=${MAKE:-make}
 CHK=$O/check
 RUNNER=selftests/lib/runner.sh
-ALL_STAGES="build unit vm harness"
+EXTRA_STAGES=
+for f in selftests/*/check-stage.sh; do
+	[ -x "$f" ] || continue
+	f=${f#selftests/}
+	EXTRA_STAGES+=" ${f%/check-stage.sh}"
+done
+ALL_STAGES="build unit vm$EXTRA_STAGES harness"
 STAGES=${*:-$ALL_STAGES}
 
 mkdir -p "$CHK"
@@ -112,6 +121,20 @@ stage_harness()
 	run_plan harness
 }
 
+# stage_extra NAME: selftests/NAME/check-stage.sh
+stage_extra()
+{
+	echo "--- $1" >&2
+	"selftests/$1/check-stage.sh" >"$CHK/$1.tap"
+	local rc=$?
+	if ! grep -Eq '^(not )?ok [0-9]+' "$CHK/$1.tap"; then
+		printf '%s\n' "TAP version 13" "1..1" \
+			"not ok 1 $1:check-stage # selftests/$1/check-stage.sh reported nothing (exit status $rc)" \
+			>>"$CHK/$1.tap"
+	fi
+	grep -E '^(not )?ok ' "$CHK/$1.tap" >&2
+}
+
 files=()
 for stage in $STAGES; do
 	case " $ALL_STAGES " in
@@ -119,7 +142,10 @@ for stage in $STAGES; do
 	*) echo "check: no stage '$stage' (stages: $ALL_STAGES)" >&2; exit 2 ;;
 	esac
 	rm -f "$CHK/$stage.tap"
-	"stage_$stage"
+	case " build unit vm harness " in
+	*" $stage "*) "stage_$stage" ;;
+	*) stage_extra "$stage" ;;
+	esac
 	[ -f "$CHK/$stage.tap" ] && files+=("$CHK/$stage.tap")
 done
 
