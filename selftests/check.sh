@@ -131,6 +131,9 @@ stage_extra()
 		printf '%s\n' "TAP version 13" "1..1" \
 			"not ok 1 $1:check-stage # selftests/$1/check-stage.sh reported nothing (exit status $rc)" \
 			>>"$CHK/$1.tap"
+	elif [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$CHK/$1.tap"; then
+		echo "not ok 0 $1:check-stage # exit status $rc, though no test failed" \
+			>>"$CHK/$1.tap"
 	fi
 	grep -E '^(not )?ok ' "$CHK/$1.tap" >&2
 }
