@@ -103,7 +103,7 @@ check:
 	@$(RUN_ENV) MAKE="$(MAKE)" selftests/check.sh
 
 # Proves the VM harness fails what it must (selftests/harness/).
-harness-selftest:
+harness-selftest: $(SUITE_KMODS)
 	@$(RUN_ENV) MAKE="$(MAKE)" selftests/check.sh harness
 
 # checkpatch on the module and the uapi header.
