@@ -437,13 +437,16 @@ static enum remus_route remus_route(struct remus_disk *d, struct bio *bio,
 	return ROUTE_HELD;
 }
 
-/* Start waiting. Under d->lock. */
-static void remus_wait_bio(struct remus_disk *d, struct bio *bio,
-			   struct remus_rec *r)
+/*
+ * Start waiting. Under d->lock. The bio waits without its copy, which the
+ * worker takes again when it lets the write in: memory for writes is
+ * bounded by the limit, not by how many bios the guest has in flight.
+ */
+static void remus_wait_bio(struct remus_disk *d, struct bio *bio)
 {
 	struct remus_pbd *p = dm_per_bio_data(bio, sizeof(*p));
 
-	p->rec = r;
+	p->rec = NULL;
 	bio_list_add(&d->waiting, bio);
 	d->c.log_waits++;
 	if (!d->nr_waiting++) {
@@ -474,7 +477,7 @@ static int remus_map_write(struct remus_disk *d, struct bio *bio)
 		spin_lock(&d->lock);
 		rt = remus_route(d, bio, &r, false);
 		if (rt == ROUTE_WAIT)
-			remus_wait_bio(d, bio, r);
+			remus_wait_bio(d, bio);
 		spin_unlock(&d->lock);
 		if (rt == ROUTE_NEED_EPOCH) {
 			if (remus_refill(d, GFP_NOIO))
@@ -487,11 +490,11 @@ static int remus_map_write(struct remus_disk *d, struct bio *bio)
 			break;
 		}
 	}
-	if (rt == ROUTE_WAIT)
-		return DM_MAPIO_SUBMITTED;
 	if (r)
 		remus_rec_put(r);
 	switch (rt) {
+	case ROUTE_WAIT:
+		return DM_MAPIO_SUBMITTED;
 	case ROUTE_REMAP:
 		return DM_MAPIO_REMAPPED;
 	case ROUTE_HELD:

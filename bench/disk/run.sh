@@ -97,7 +97,7 @@ out=bench/disk/results.md
 	echo
 	echo "| target | MB/s | ratio | 4k write mean us | 4k write p99 us |"
 	echo "| --- | ---: | ---: | ---: | ---: |"
-	awk '/^RESULT / { printf "| %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6 }' "$log"
+	awk '/^RESULT / { printf "| %s | %s | %s | %s | %s |\n", $2, $3, $4, ($5 + 0 ? $5 : "-"), ($6 + 0 ? $6 : "-") }' "$log"
 	echo
 	echo "The daemon side of each run (drain: bytes of log read, records, max"
 	echo "bytes in the log at a time against its limit, writers that waited):"
