@@ -325,30 +325,6 @@ static int tasks_stopped(struct remus_proc *p)
 	return seen ? 1 : 0;
 }
 
-/*
- * A process-directed SIGSTOP wakes one thread, which then starts the group
- * stop and wakes the others: a chain through a thread that may be waiting
- * for a CPU (the main thread, preempted by us on its own CPU, say). Sending
- * it to every thread as well kicks them all at once: bench-suspend's busy2
- * guest stops in about 20 us instead of 150-600 us on a busy host. Threads
- * born meanwhile join the group stop anyway.
- */
-static void kick_threads(struct remus_proc *p)
-{
-	struct dirent *de;
-
-	rewinddir(p->tasks);
-	while ((de = readdir(p->tasks))) {
-		pid_t tid;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		tid = atoi(de->d_name);
-		if (tid != p->pid)
-			syscall(SYS_tgkill, p->pid, tid, SIGSTOP);
-	}
-}
-
 int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 {
 	bool by_wait = p->flags & REMUS_PROC_F_CHILD &&
@@ -364,7 +340,6 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 		deadline = t0 + (uint64_t)timeout_ms * 1000000ULL;
 	if (sys_pidfd_send_signal(p->pidfd, SIGSTOP) < 0)
 		return -errno;
-	kick_threads(p);
 	/*
 	 * A blocking waitid() is the cheapest wait of all: the last thread
 	 * to stop wakes us. With a deadline, our waiter thread blocks in it.
