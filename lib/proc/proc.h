@@ -12,13 +12,13 @@
  *     reap the guest with waitpid(-1, ...) while a handle is open.
  *   - otherwise: /proc/PID/task/TID/stat of every thread must say 'T'.
  * Both end with -ESRCH if the guest dies meanwhile. Not ptrace
- * (PTRACE_SEIZE + PTRACE_INTERRUPT): bench/dirty/bench-suspend measured the
- * same median stop for a guest that mostly sleeps (about 18 us, like the
- * blocking waitid) and an advantage under CPU saturation that comes and
- * goes between runs on a loaded host (bench/dirty/results.md); and a tracer
- * must field every signal the guest gets (the guest stays stopped until the
- * daemon re-injects it), make all its ptrace calls from one thread, follow
- * new threads, and keeps debuggers off the guest. What ptrace would buy:
+ * (PTRACE_SEIZE + PTRACE_INTERRUPT): bench/dirty/bench-suspend stops a guest
+ * that mostly sleeps in about 20 us either way; for a guest that keeps every
+ * CPU busy ptrace's median was lower in most runs on a loaded host, with
+ * tails as long (bench/dirty/results.md). Against that, a tracer must field
+ * every signal the guest gets (the guest stays stopped until the daemon
+ * re-injects it), make all its ptrace calls from one thread, follow new
+ * threads, and keeps debuggers off the guest. What ptrace would also buy:
  * immunity to a stray SIGCONT.
  *
  * Limits of SIGSTOP: anyone may SIGCONT the guest mid-checkpoint, and
