@@ -38,10 +38,9 @@ struct remus_proc {
 	size_t page_size;
 	DIR *tasks;			/* /proc/PID/task, for the polling wait */
 	/* the waiter thread: a blocking waitid() for a wait with a deadline */
-	pthread_t waiter;
 	bool waiter_up;
-	int arm[2];			/* caller -> waiter: generation */
-	int done[2];			/* waiter -> caller: struct wait_msg */
+	int arm;			/* to the waiter: a generation */
+	int done;			/* from the waiter: struct wait_msg */
 	uint64_t gen;
 	struct iovec liov[IOV_MAX];
 	struct iovec riov[IOV_MAX];
@@ -71,7 +70,14 @@ struct wait_msg {
 	int64_t ret;
 };
 
-static int child_stopped(struct remus_proc *p, bool block);
+/* What the waiter thread owns: it outlives the handle if it must. */
+struct waiter {
+	int pidfd;		/* a dup of the handle's */
+	int arm;		/* read end */
+	int done;		/* write end */
+};
+
+static int pidfd_stopped(int pidfd, bool block);
 
 /*
  * A deadline and a blocking waitid() do not mix, and polling costs the
@@ -79,51 +85,77 @@ static int child_stopped(struct remus_proc *p, bool block);
  * of ours blocks in waitid() and answers through a pipe, which the caller
  * polls with its deadline. Each wait carries a generation: an answer to an
  * earlier wait that timed out is no answer to this one.
+ *
+ * The thread is detached and owns its end of things: closing the handle
+ * closes the caller's ends, and the thread leaves when it next finds them
+ * closed: at once if it waits for work, else once the guest stops, dies or
+ * is reaped. (Cancelling it instead would need libgcc_s at run time.)
  */
 static void *waiter_main(void *arg)
 {
-	struct remus_proc *p = arg;
+	struct waiter *w = arg;
 	struct wait_msg m;
 
-	while (read(p->arm[0], &m.gen, sizeof(m.gen)) == sizeof(m.gen)) {
+	while (read(w->arm, &m.gen, sizeof(m.gen)) == sizeof(m.gen)) {
 		int ret;
 
 		do
-			ret = child_stopped(p, true);
+			ret = pidfd_stopped(w->pidfd, true);
 		while (!ret);
 		m.ret = ret;
-		if (write(p->done[1], &m, sizeof(m)) != sizeof(m))
+		/* SIGPIPE is blocked here: a closed handle is EPIPE */
+		if (write(w->done, &m, sizeof(m)) != sizeof(m))
 			break;
 	}
+	close(w->pidfd);
+	close(w->arm);
+	close(w->done);
+	free(w);
 	return NULL;
 }
 
 static int start_waiter(struct remus_proc *p)
 {
+	int arm[2] = { -1, -1 }, done[2] = { -1, -1 }, ret;
+	pthread_attr_t attr;
 	sigset_t all, old;
-	int ret;
+	struct waiter *w;
+	pthread_t th;
 
-	if (pipe2(p->arm, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(p->done, O_CLOEXEC) < 0) {
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->pidfd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 0);
+	if (w->pidfd < 0 || pipe2(arm, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0) {
 		ret = -errno;
-		goto err_arm;
+		goto err;
 	}
+	w->arm = arm[0];
+	w->done = done[1];
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* the daemon's signals are not for this thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&p->waiter, NULL, waiter_main, p);
+	ret = -pthread_create(&th, &attr, waiter_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (ret)
-		goto err_done;
+		goto err;
+	p->arm = arm[1];
+	p->done = done[0];
 	p->waiter_up = true;
 	return 0;
-err_done:
-	close(p->done[0]);
-	close(p->done[1]);
-err_arm:
-	close(p->arm[0]);
-	close(p->arm[1]);
+err:
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	for (int i = 0; i < 2; i++) {
+		if (arm[i] >= 0)
+			close(arm[i]);
+		if (done[i] >= 0)
+			close(done[i]);
+	}
+	free(w);
 	return ret;
 }
 
@@ -131,13 +163,8 @@ static void stop_waiter(struct remus_proc *p)
 {
 	if (!p->waiter_up)
 		return;
-	/* it may sit in waitid() for a guest that never stops: cancel */
-	pthread_cancel(p->waiter);
-	pthread_join(p->waiter, NULL);
-	close(p->arm[0]);
-	close(p->arm[1]);
-	close(p->done[0]);
-	close(p->done[1]);
+	close(p->arm);
+	close(p->done);
 	p->waiter_up = false;
 }
 
@@ -149,10 +176,10 @@ static int wait_by_thread(struct remus_proc *p, uint64_t deadline)
 
 	if (!p->waiter_up && (ret = start_waiter(p)))
 		return ret;
-	if (write(p->arm[1], &gen, sizeof(gen)) != sizeof(gen))
+	if (write(p->arm, &gen, sizeof(gen)) != sizeof(gen))
 		return -EIO;
 	for (;;) {
-		struct pollfd pfd = { .fd = p->done[0], .events = POLLIN };
+		struct pollfd pfd = { .fd = p->done, .events = POLLIN };
 		uint64_t now = now_ns(), left;
 		struct timespec ts;
 		struct wait_msg m;
@@ -167,7 +194,7 @@ static int wait_by_thread(struct remus_proc *p, uint64_t deadline)
 			return -errno;
 		if (ret <= 0)
 			continue;
-		if (read(p->done[0], &m, sizeof(m)) != sizeof(m))
+		if (read(p->done, &m, sizeof(m)) != sizeof(m))
 			return -EIO;
 		if (m.gen == gen)
 			return m.ret;
@@ -256,12 +283,12 @@ int remus_proc_check(const struct remus_proc *p)
 }
 
 /* 1: the group stop is complete, 0: not yet, -ESRCH: the child is gone. */
-static int child_stopped(struct remus_proc *p, bool block)
+static int pidfd_stopped(int pidfd, bool block)
 {
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PIDFD, p->pidfd, &si,
+	if (waitid(P_PIDFD, pidfd, &si,
 		   WSTOPPED | WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) < 0)
 		return errno == ECHILD ? -ESRCH : -errno;
 	if (!si.si_pid)
@@ -351,7 +378,7 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 		 */
 		do {
 			p->stats.stop_checks++;
-			ret = child_stopped(p, false);
+			ret = pidfd_stopped(p->pidfd, false);
 			if (ret < 0)
 				return ret;
 			if (ret)
@@ -365,7 +392,7 @@ int remus_proc_suspend(struct remus_proc *p, int timeout_ms)
 	}
 	for (;;) {
 		if (by_wait)
-			ret = child_stopped(p, true);
+			ret = pidfd_stopped(p->pidfd, true);
 		else
 			ret = tasks_stopped(p);
 		p->stats.stop_checks++;

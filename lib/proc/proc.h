@@ -78,10 +78,12 @@ void remus_proc_get_stats(const struct remus_proc *p,
  * 0 or -ESRCH.
  *
  * For a child, the wait is a blocking waitid(), woken by the last thread to
- * stop: in the calling thread without a deadline, else in a waiter thread
- * of the handle's own (started at the first such wait, all signals blocked,
- * cancelled at close) that answers through a pipe the caller polls until
- * its deadline. Polling for the stop instead (waitid WNOHANG, or /proc for
+ * stop: in the calling thread without a deadline, else (after a 50 us spin)
+ * in a waiter thread of the handle's own (started at the first such wait,
+ * detached, all signals blocked) that answers through a pipe the caller
+ * polls until its deadline. After close the thread leaves at once, or, if
+ * a timed-out wait still holds it in waitid(), when the guest next stops,
+ * dies or is reaped. Polling for the stop instead (waitid WNOHANG, or /proc for
  * a guest that is not our child) pays the scheduler's delays: 10 to 100
  * times slower on a busy host (bench/dirty/results.md).
  */

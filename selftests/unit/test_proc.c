@@ -2,6 +2,7 @@
 /*
  * Process control and page reads (lib/proc/proc.c) against a real guest.
  */
+#include <dirent.h>
 #include <poll.h>
 
 #include "proc/proc.h"
@@ -252,7 +253,7 @@ static int t_unstoppable(struct tctx *c)
 
 	CHECK_OK(c, tg_start(&tg, 1 << 20, 0));
 	CHECK_OK(c, remus_proc_open(&p, tg.pid, c->arg));
-	CHECK_OK(c, tg_do(&tg, TG_VFORK, 2, NULL, 0));
+	CHECK_OK(c, tg_do(&tg, TG_VFORK, 2000, NULL, 0));
 	tsleep_us(20000);
 	t0 = tnow_ns();
 	CHECK_EQ(c, -ETIMEDOUT, remus_proc_suspend(p, 100), "suspend of a blocked guest");
@@ -319,14 +320,14 @@ static int t_stale_answer(struct tctx *c)
 
 	CHECK_OK(c, tg_start(&tg, 1 << 20, 0));
 	CHECK_OK(c, remus_proc_open(&p, tg.pid, REMUS_PROC_F_CHILD));
-	CHECK_OK(c, tg_do(&tg, TG_VFORK, 1, NULL, 0));
+	CHECK_OK(c, tg_do(&tg, TG_VFORK, 1000, NULL, 0));
 	tsleep_us(20000);
 	CHECK_EQ(c, -ETIMEDOUT, remus_proc_suspend(p, 100), "suspend of a blocked guest");
 	/* the vfork ends, the pending stop completes, the answer is left */
 	tsleep_us(1500000);
 	CHECK_OK(c, remus_proc_resume(p));
 	/* unstoppable again: only a stale answer could end this wait early */
-	CHECK_OK(c, tg_do(&tg, TG_VFORK, 1, NULL, 0));
+	CHECK_OK(c, tg_do(&tg, TG_VFORK, 1000, NULL, 0));
 	tsleep_us(20000);
 	CHECK_EQ(c, -ETIMEDOUT, remus_proc_suspend(p, 300),
 		 "second suspend of a blocked guest");
@@ -348,6 +349,58 @@ out:
 	return ret;
 }
 
+static int count_dir(const char *path)
+{
+	struct dirent *de;
+	DIR *d = opendir(path);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Handles that waited with a deadline leave no thread and no fd behind. */
+static int t_close_cleans_up(struct tctx *c)
+{
+	struct remus_proc *p = NULL;
+	struct tguest tg;
+	int ret = T_PASS, fds, threads, i;
+	uint64_t t0;
+
+	CHECK_OK(c, tg_start(&tg, 1 << 20, 0));
+	fds = count_dir("/proc/self/fd");
+	threads = count_dir("/proc/self/task");
+	for (i = 0; i < 20; i++) {
+		CHECK_OK(c, remus_proc_open(&p, tg.pid, REMUS_PROC_F_CHILD));
+		/* slow to stop: the wait goes to the waiter thread */
+		CHECK_OK(c, tg_do(&tg, TG_VFORK, 20, NULL, 0));
+		CHECK_OK(c, remus_proc_suspend(p, 5000));
+		if (!i)
+			CHECK(c, count_dir("/proc/self/task") > threads,
+			      "the wait did not use a waiter thread");
+		CHECK_OK(c, remus_proc_resume(p));
+		remus_proc_close(p);
+		p = NULL;
+	}
+	/* the waiters leave on their own, soon after the close */
+	for (t0 = tnow_ns(); tnow_ns() - t0 < 2000000000ULL;) {
+		if (count_dir("/proc/self/task") == threads &&
+		    count_dir("/proc/self/fd") == fds)
+			break;
+		tsleep_us(10000);
+	}
+	CHECK_EQ(c, threads, count_dir("/proc/self/task"), "threads after 20 handles");
+	CHECK_EQ(c, fds, count_dir("/proc/self/fd"), "fds after 20 handles");
+out:
+	remus_proc_close(p);
+	tg_stop(&tg);
+	return ret;
+}
+
 static const struct tcase tests[] = {
 	{ "suspend_stops_every_thread/waitid", t_suspend_stops, MODE_WAIT },
 	{ "suspend_stops_every_thread/proc-poll", t_suspend_stops, MODE_POLL },
@@ -362,6 +415,7 @@ static const struct tcase tests[] = {
 	{ "unstoppable_guest_times_out_death_ends_wait/waitid", t_unstoppable, MODE_WAIT },
 	{ "unstoppable_guest_times_out_death_ends_wait/proc-poll", t_unstoppable, MODE_POLL },
 	{ "spawn_failures_reported_and_reaped", t_spawn_failures, 0 },
+	{ "close_leaves_no_thread_nor_fd", t_close_cleans_up, 0 },
 };
 
 int main(void)

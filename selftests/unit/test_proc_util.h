@@ -149,8 +149,8 @@ enum tg_op {
 	TG_WRITE = 1,	/* stamp pages idx[] with (val << 32 | idx) */
 	TG_READ,	/* read pages idx[] */
 	TG_SPIN,	/* ack, then spin for ever: see tg_spin() */
-	TG_VFORK,	/* ack, then block in vfork() for val seconds: the
-			 * guest cannot stop meanwhile (uninterruptible wait) */
+	TG_VFORK,	/* ack, then block in vfork() for val ms: the guest
+			 * cannot stop meanwhile (uninterruptible wait) */
 	TG_EXIT,
 };
 
@@ -228,9 +228,9 @@ static inline int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static __attribute__((noinline)) void tg_vfork_sleep(unsigned int sec)
+static __attribute__((noinline)) void tg_vfork_sleep(unsigned int ms)
 {
-	struct timespec ts = { sec, 0 };
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	if (!vfork()) {
 		/* only syscalls here: the memory is the parent's */
