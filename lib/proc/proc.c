@@ -23,8 +23,9 @@
 #endif
 
 /*
- * With a deadline the wait polls: spin (yielding) this long, then sleep
- * between checks, from the first to the last interval, doubling.
+ * Polling for a stop (the /proc wait; the start of a child's wait with a
+ * deadline): spin, yielding, this long; then, for /proc, sleep between
+ * checks from the first interval to the last, doubling.
  */
 #define STOP_SPIN_NS		50000
 #define STOP_SLEEP_MIN_NS	20000
