@@ -33,11 +33,11 @@ CLEAN :=
 
 include lib/lib.mk
 include daemon/daemon.mk
+-include selftests/e2e/e2e.mk
 include selftests/selftests.mk
 -include guest/guest.mk
 -include bench/bench.mk
 -include selftests/fuzz/fuzz.mk
--include selftests/e2e/e2e.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 

@@ -167,7 +167,7 @@ int remus_nl_disk_barrier_doit(struct sk_buff *skb, struct genl_info *info)
 	struct remus_disk *d;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, REMUS_A_EPOCH))
+	if (REMUS_NL_REQUIRE(info, REMUS_A_EPOCH, "missing epoch"))
 		return -EINVAL;
 	d = remus_nl_disk(info);
 	if (IS_ERR(d))
@@ -183,7 +183,7 @@ int remus_nl_disk_commit_doit(struct sk_buff *skb, struct genl_info *info)
 	struct remus_disk *d;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, REMUS_A_EPOCH))
+	if (REMUS_NL_REQUIRE(info, REMUS_A_EPOCH, "missing epoch"))
 		return -EINVAL;
 	d = remus_nl_disk(info);
 	if (IS_ERR(d))

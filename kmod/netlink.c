@@ -91,6 +91,11 @@ int remus_epoch_check_barrier(u64 barrier, u64 n, const struct nlattr *attr,
 				    "barrier epoch must be above the last barrier");
 		return -EINVAL;
 	}
+	/* U64_MAX labels what no barrier closed yet. */
+	if (n == U64_MAX) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "barrier epoch out of range");
+		return -ERANGE;
+	}
 	return 0;
 }
 
@@ -373,7 +378,7 @@ static int remus_nl_net_barrier_doit(struct sk_buff *skb,
 {
 	struct nlattr *epoch = info->attrs[REMUS_A_EPOCH];
 
-	if (GENL_REQ_ATTR_CHECK(info, REMUS_A_EPOCH))
+	if (REMUS_NL_REQUIRE(info, REMUS_A_EPOCH, "missing epoch"))
 		return -EINVAL;
 	return remus_qdisc_barrier(info->user_ptr[1], nla_get_u64(epoch),
 				   epoch, info->extack);
@@ -384,7 +389,7 @@ static int remus_nl_net_release_doit(struct sk_buff *skb,
 {
 	struct nlattr *epoch = info->attrs[REMUS_A_EPOCH];
 
-	if (GENL_REQ_ATTR_CHECK(info, REMUS_A_EPOCH))
+	if (REMUS_NL_REQUIRE(info, REMUS_A_EPOCH, "missing epoch"))
 		return -EINVAL;
 	return remus_qdisc_release(info->user_ptr[1], nla_get_u64(epoch),
 				   epoch, info->extack);

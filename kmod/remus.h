@@ -65,6 +65,16 @@ int remus_epoch_check_barrier(u64 barrier, u64 n, const struct nlattr *attr,
 int remus_epoch_check_release(u64 barrier, u64 n, const struct nlattr *attr,
 			      struct netlink_ext_ack *extack);
 
+/* A required attribute: its type in the extack, and a message (literal). */
+#define REMUS_NL_REQUIRE(info, type, msg) ({				\
+	struct genl_info *__rinfo = (info);				\
+	bool __missing = GENL_REQ_ATTR_CHECK(__rinfo, type);		\
+									\
+	if (__missing)							\
+		NL_SET_ERR_MSG(__rinfo->extack, msg);			\
+	__missing;							\
+})
+
 /* netlink.c */
 extern struct genl_family remus_genl_family;
 int remus_nl_init(void);

@@ -3,21 +3,24 @@
  * sch_remus: the network output buffer of a checkpointed guest.
  *
  * A guest protected by checkpoint replication must not let the world see
- * output of an execution that the backup could lose. Every packet is
- * tagged, at enqueue, with the epoch that produced it: the open epoch
- * B + 1, where B is the last barrier. The daemon inserts barrier e when it
- * suspends the guest for checkpoint e, and releases through e when the
- * backup has acknowledged checkpoint e:
+ * output of an execution that the backup could lose. Output enqueued
+ * since the last barrier is the open epoch, tagged "open"; the daemon
+ * inserts barrier e when it suspends the guest for checkpoint e, and the
+ * barrier labels the open run e: what was produced before checkpoint e
+ * belongs to epoch e, whatever numbers earlier barriers had. The daemon
+ * releases through e when the backup has acknowledged checkpoint e:
  *
  *                 released R = 6        barrier B = 8
  *                         |                    |
- *   dequeue <-  [ e6 e6 ] | [ e7 e7 e7 ] [ e8 ] | [ e9 e9 ... ]  <- enqueue
- *               let out     held               held, open epoch B + 1
+ *   dequeue <-  [ e6 e6 ] | [ e7 e7 e7 ] [ e8 ] | [ o o o ... ]  <- enqueue
+ *               let out     held                 open: held until a
+ *                                                barrier closes them
  *
- * The queue is one FIFO; tags never decrease along it, so dequeue only
+ * The queue is one FIFO; labels never decrease along it, so dequeue only
  * looks at the head: it goes out iff its epoch <= R. Any number of epochs
  * can be in flight, bounded only by the packet and byte limits; there is no
- * per-epoch slot as in sch_plug, which holds one.
+ * per-epoch slot as in sch_plug, which holds one. The open run is found
+ * from q->open_head, so a barrier costs the open epoch's packets only.
  *
  * Over the limit a packet is dropped and counted (qdisc drops, overlimits
  * and the REMUS_STATS_A_OVERLIMIT_* counters), and the first drop of an
@@ -38,8 +41,15 @@
 
 #include "remus.h"
 
+/* Label of output that no barrier has closed yet. */
+#define REMUS_TAG_OPEN		U64_MAX
+
+#define REMUS_CB_PASSED		BIT(0)	/* entered in pass-through mode */
+#define REMUS_CB_LET_OUT	BIT(1)	/* held, then let out by pass-through */
+
 struct remus_skb_cb {
-	u64 epoch;	/* 0: passed through, releasable at once */
+	u64 epoch;	/* the barrier that closed it, or REMUS_TAG_OPEN */
+	u32 flags;	/* REMUS_CB_* */
 };
 
 struct remus_sched {
@@ -50,6 +60,7 @@ struct remus_sched {
 	u32 mode;
 	u64 overlimit_epoch;	/* epoch of the last OVERLIMIT event */
 	bool announced;		/* NET_CREATED was sent */
+	struct sk_buff *open_head;	/* first packet of the open epoch */
 	struct remus_counters c;
 };
 
@@ -80,12 +91,20 @@ static int remus_enqueue(struct sk_buff *skb, struct Qdisc *sch,
 		return qdisc_drop(skb, sch, to_free);
 	}
 
+	/*
+	 * A held packet must not pin its socket: a namespace whose sockets
+	 * sent it could never go away while it waits for a release.
+	 */
+	skb_orphan(skb);
+	remus_cb(skb)->epoch = REMUS_TAG_OPEN;
 	if (q->mode == REMUS_MODE_PASSTHROUGH) {
-		remus_cb(skb)->epoch = 0;
+		remus_cb(skb)->flags = REMUS_CB_PASSED;
 		q->c.passed_pkts++;
 		q->c.passed_bytes += len;
 	} else {
-		remus_cb(skb)->epoch = open;
+		remus_cb(skb)->flags = 0;
+		if (!q->open_head)
+			q->open_head = skb;
 		q->c.queued_pkts++;
 		q->c.queued_bytes += len;
 	}
@@ -94,15 +113,30 @@ static int remus_enqueue(struct sk_buff *skb, struct Qdisc *sch,
 	return qdisc_enqueue_tail(skb, sch);
 }
 
+/* The epoch a packet is reported in: 0 for what goes out regardless. */
+static u64 remus_epoch_of(const struct remus_sched *q, struct sk_buff *skb)
+{
+	const struct remus_skb_cb *cb = remus_cb(skb);
+
+	if (cb->flags)
+		return 0;
+	return cb->epoch == REMUS_TAG_OPEN ? q->barrier + 1 : cb->epoch;
+}
+
+static bool remus_releasable(const struct remus_sched *q, struct sk_buff *skb)
+{
+	const struct remus_skb_cb *cb = remus_cb(skb);
+
+	return q->mode == REMUS_MODE_PASSTHROUGH || cb->flags ||
+	       (cb->epoch != REMUS_TAG_OPEN && cb->epoch <= q->released);
+}
+
 static struct sk_buff *remus_peek(struct Qdisc *sch)
 {
 	struct remus_sched *q = qdisc_priv(sch);
 	struct sk_buff *skb = qdisc_peek_head(sch);
 
-	if (skb && q->mode == REMUS_MODE_BUFFER &&
-	    remus_cb(skb)->epoch > q->released)
-		return NULL;
-	return skb;
+	return skb && remus_releasable(q, skb) ? skb : NULL;
 }
 
 static struct sk_buff *remus_dequeue(struct Qdisc *sch)
@@ -111,13 +145,16 @@ static struct sk_buff *remus_dequeue(struct Qdisc *sch)
 	struct sk_buff *skb;
 	unsigned int len;
 
-	if (!remus_peek(sch))
+	skb = remus_peek(sch);
+	if (!skb)
 		return NULL;
+	if (skb == q->open_head)
+		q->open_head = skb->next;
 	skb = qdisc_dequeue_head(sch);
 	len = qdisc_pkt_len(skb);
 	q->c.backlog_pkts--;
 	q->c.backlog_bytes -= len;
-	if (remus_cb(skb)->epoch) {
+	if (!(remus_cb(skb)->flags & REMUS_CB_PASSED)) {
 		q->c.released_pkts++;
 		q->c.released_bytes += len;
 	}
@@ -133,6 +170,7 @@ static void remus_purge(struct Qdisc *sch)
 	q->c.discarded_bytes += q->c.backlog_bytes;
 	sch->qstats.drops += sch->q.qlen;
 	__qdisc_reset_queue(&sch->q);
+	q->open_head = NULL;
 	sch->qstats.backlog = 0;
 	q->c.backlog_pkts = 0;
 	q->c.backlog_bytes = 0;
@@ -152,12 +190,16 @@ static void remus_set_mode(struct Qdisc *sch, u32 mode)
 	if (mode == q->mode)
 		return;
 	/*
-	 * What is queued when pass-through starts is let out; mark it so, or
-	 * a quick switch back to buffering would hold it again.
+	 * What is held when pass-through starts is let out; mark it so, or
+	 * a quick switch back to buffering would hold it again. It still
+	 * counts as released, not passed: it was buffered.
 	 */
-	if (mode == REMUS_MODE_PASSTHROUGH)
+	if (mode == REMUS_MODE_PASSTHROUGH) {
 		for (skb = sch->q.head; skb; skb = skb->next)
-			remus_cb(skb)->epoch = 0;
+			if (!remus_cb(skb)->flags)
+				remus_cb(skb)->flags = REMUS_CB_LET_OUT;
+		q->open_head = NULL;
+	}
 	q->mode = mode;
 }
 
@@ -179,8 +221,9 @@ static int remus_change(struct Qdisc *sch, struct nlattr *opt,
 
 	if (!opt)
 		return 0;
-	err = nla_parse_nested(tb, TCA_REMUS_MAX, opt, remus_tc_policy,
-			       extack);
+	/* tc(8) sends TCA_OPTIONS without NLA_F_NESTED, as to every qdisc. */
+	err = nla_parse_nested_deprecated(tb, TCA_REMUS_MAX, opt,
+					  remus_tc_policy, extack);
 	if (err)
 		return err;
 	if (tb[TCA_REMUS_MODE])
@@ -264,9 +307,11 @@ static int remus_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
 
 	sch_tree_lock(sch);
 	for (skb = sch->q.head; skb; skb = skb->next) {
-		if (remus_cb(skb)->epoch != last)
+		u64 e = remus_epoch_of(qdisc_priv(sch), skb);
+
+		if (e != last)
 			xs.epochs_held++;
-		last = remus_cb(skb)->epoch;
+		last = e;
 	}
 	sch_tree_unlock(sch);
 	return gnet_stats_copy_app(d, &xs, sizeof(xs));
@@ -308,7 +353,7 @@ void remus_qdisc_snapshot(struct Qdisc *sch, struct remus_state *st)
 	st->c = q->c;
 	/* Tags never decrease along the queue: equal tags are adjacent. */
 	for (skb = sch->q.head; skb && st->epochs; skb = skb->next) {
-		u64 e = remus_cb(skb)->epoch;
+		u64 e = remus_epoch_of(q, skb);
 
 		if (!ep || ep->epoch != e) {
 			if (n == st->max_epochs)
@@ -335,6 +380,12 @@ int remus_qdisc_barrier(struct Qdisc *sch, u64 epoch,
 	sch_tree_lock(sch);
 	err = remus_epoch_check_barrier(q->barrier, epoch, attr, extack);
 	if (!err) {
+		struct sk_buff *skb;
+
+		/* The open run is epoch `epoch` now, whatever came before. */
+		for (skb = q->open_head; skb; skb = skb->next)
+			remus_cb(skb)->epoch = epoch;
+		q->open_head = NULL;
 		q->barrier = epoch;
 		q->c.barriers++;
 	}
@@ -356,10 +407,11 @@ int remus_qdisc_release(struct Qdisc *sch, u64 epoch,
 		q->released = epoch;
 		q->c.releases++;
 		moved = true;
+		/* Scheduled under the lock: the unlock runs the softirq. */
+		__netif_schedule(sch);
 	}
 	sch_tree_unlock(sch);
 	if (moved) {
-		__netif_schedule(sch);
 		remus_nl_event_net(REMUS_EVENT_NET_RELEASED, qdisc_dev(sch),
 				   epoch, NULL, GFP_KERNEL);
 	}

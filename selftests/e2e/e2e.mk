@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-# The e2e suite runs the real programs: copies of them go next to its own
-# test programs, where the VM harness picks a suite's executables up.
+# The e2e suite and the demo run the real programs: copies of them go
+# next to their own test programs, where the VM harness picks a suite's
+# executables up.
 E2E_PROGS := remusd remusctl demo-guest
 E2E_COPIES := $(E2E_PROGS:%=$(O)/selftests/e2e/%) \
-	$(E2E_PROGS:%=$(O)/selftests/demo/%) $(O)/selftests/demo/seqcheck
+	$(E2E_PROGS:%=$(O)/selftests/demo/%) $(O)/selftests/demo/seqcheck \
+	$(O)/selftests/net/remusctl $(O)/selftests/disk/remusctl
 TEST_PROGS += $(E2E_COPIES)
 
 $(O)/selftests/e2e/%: $(O)/%
@@ -11,6 +13,11 @@ $(O)/selftests/e2e/%: $(O)/%
 	cp $< $@
 
 $(O)/selftests/demo/%: $(O)/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# The net and disk suites drive remusctl ($SUITE_DIR/remusctl).
+$(O)/selftests/net/remusctl $(O)/selftests/disk/remusctl: $(O)/remusctl
 	@mkdir -p $(dir $@)
 	cp $< $@
 
