@@ -13,16 +13,20 @@
  * buffer, the `remus` device-mapper target) has a last barrier B and a
  * release point R, both 64-bit and starting at 0:
  *
- *   - output produced now belongs to the open epoch B + 1;
- *   - BARRIER N (N > B) closes the open epoch: everything produced before
- *     it belongs to epochs <= N, everything after it to N + 1;
+ *   - output produced since the last barrier is the open epoch;
+ *   - BARRIER N (N > B, N < 2^64 - 1) closes the open epoch as epoch N:
+ *     everything produced before it belongs to epochs <= N, everything
+ *     after it to the next barrier's. Net buffers label the open run with
+ *     N at the barrier, so numbers may skip. Disk records carry the epoch
+ *     B + 1 current when the write was accepted (it is in the log before
+ *     any barrier), so disk barriers should step by one, as remusd's do;
  *   - RELEASE N (net) / COMMIT N (disk) lets out every epoch <= N.
  *     It is cumulative and idempotent: N <= R is a no-op, not an error.
  *     N > B is refused: the open epoch is never released by number;
  *   - DISCARD drops everything held, counted as discarded (failover).
  *
- *            barrier 7             barrier 8         open epoch 9
- *   queue: [ e7 e7 e7 e7 ] [ e8 e8 ] [ e9 e9 e9 ... ]  <- enqueue
+ *            barrier 7             barrier 8         open epoch
+ *   queue: [ e7 e7 e7 e7 ] [ e8 e8 ] [ o o o ... ]  <- enqueue
  *      ^ dequeue allowed once R >= 7
  *
  * Generic netlink
@@ -96,7 +100,7 @@
  *             [REMUS_A_LIMIT_BYTES]             >= 1
  *   At least one of the optional attributes. Switching to
  *   REMUS_MODE_PASSTHROUGH lets everything held out at once; switching back
- *   to REMUS_MODE_BUFFER holds new output in the open epoch B + 1.
+ *   to REMUS_MODE_BUFFER holds new output in the open epoch.
  *   Lowering a limit below the current backlog drops nothing: it only
  *   refuses new output until the backlog is under it.
  *
