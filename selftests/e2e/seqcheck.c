@@ -22,6 +22,8 @@
  * a summary of "key value" lines (to FILE with -o). -L prints a live line
  * per generation change, for the demo. -r creates FILE once the socket is
  * bound, so that a test starts the guest only when nothing can be missed.
+ * -s FILE keeps "received N max M" in FILE, rewritten every 100 ms, for
+ * tests that watch the flow.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,10 +71,11 @@ int main(int argc, char **argv)
 	double seconds = 10, t0, t_switch = 0;
 	int c, fd, port = 0, v6 = 0, live = 0;
 	long min_after = -1;
-	const char *out = NULL, *ready = NULL;
+	const char *out = NULL, *ready = NULL, *status = NULL;
+	double t_status = 0;
 	FILE *f;
 
-	while ((c = getopt(argc, argv, "6p:t:n:Lo:r:")) != -1) {
+	while ((c = getopt(argc, argv, "6p:t:n:Lo:r:s:")) != -1) {
 		switch (c) {
 		case '6': v6 = 1; break;
 		case 'p': port = atoi(optarg); break;
@@ -81,6 +84,7 @@ int main(int argc, char **argv)
 		case 'L': live = 1; break;
 		case 'o': out = optarg; break;
 		case 'r': ready = optarg; break;
+		case 's': status = optarg; break;
 		default:
 			fprintf(stderr, "usage: seqcheck [-6] -p PORT [-t SECONDS] [-n MIN_AFTER] [-L] [-o FILE] [-r FILE]\n");
 			return 2;
@@ -125,6 +129,20 @@ int main(int argc, char **argv)
 		ssize_t n;
 		struct gen *g = NULL;
 
+		if (status && now() - t_status >= 0.1) {
+			char tmp[512];
+			FILE *sf;
+
+			snprintf(tmp, sizeof(tmp), "%s.tmp", status);
+			sf = fopen(tmp, "w");
+			if (sf) {
+				fprintf(sf, "received %" PRIu64 " max %" PRIu64 "\n",
+					received, max);
+				fclose(sf);
+				rename(tmp, status);
+			}
+			t_status = now();
+		}
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = recv(fd, buf, sizeof(buf) - 1, 0);
