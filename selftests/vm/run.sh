@@ -543,7 +543,10 @@ cat "$BASE_CPIO" "$WORK/run.cpio" >"$CPIO"
 
 APPEND="console=ttyS0 panic=-1 oops=panic softlockup_panic=1"
 APPEND+=" tsc=reliable no_timer_check cryptomgr.notests random.trust_cpu=on"
-APPEND+=" 8250.nr_uarts=2 ${VMTEST_APPEND:-}"
+# Under TCG the TSC is calibrated wrong and kernel time ran about ten
+# times too fast against the host's (seen here): every timeout and sleep
+# in a test was a tenth of what it said. HPET keeps time.
+APPEND+=" 8250.nr_uarts=2 clocksource=hpet ${VMTEST_APPEND:-}"
 
 QPID=
 TPID=
