@@ -110,9 +110,18 @@ harness-selftest: $(SUITE_KMODS)
 STYLE_FILES = $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/remus.h
 KHDR_COMMON = $(lastword $(sort $(wildcard /usr/src/linux-headers-*-common)))
 
+# Outside a git tree, checkpatch takes the kernel's CamelCase types (Qdisc)
+# from --root's headers; in one (GIT_DIR) it would look in ours. It leaves a
+# cache file in the current directory and needs the paths relative (it
+# knows include/uapi/ by name): it runs in $(O)/checkpatch, which links to
+# kmod/ and include/.
 style: $(LINUX_SRC_STAMP)
-	$(CHECKPATCH) --no-tree --strict --quiet --root=$(KHDR_COMMON) \
-		--show-types -f $(STYLE_FILES)
+	@mkdir -p $(O)/checkpatch
+	@ln -sfn $(CURDIR)/kmod $(O)/checkpatch/kmod
+	@ln -sfn $(CURDIR)/include $(O)/checkpatch/include
+	cd $(O)/checkpatch && GIT_DIR=/nonexistent $(abspath $(CHECKPATCH)) \
+		--no-tree --strict --quiet --root=$(KHDR_COMMON) --show-types \
+		-f $(STYLE_FILES)
 
 # W=1 and sparse (C=2) on the module; fails on any warning of ours.
 sparse:
