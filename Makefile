@@ -61,6 +61,11 @@ module-w1:
 setup:
 	scripts/setup.sh
 
+# The output-commit proof for 1,000 trials, in the test VM; the result
+# goes to bench/soak/results.md.
+soak: all
+	O=$(O) bench/soak/run.sh
+
 # The demo: in the test VM unless this kernel already has remus.ko loaded.
 demo: all
 	O=$(O) scripts/demo.sh
@@ -80,6 +85,6 @@ help:
 	@echo "make sparse     W=1 and sparse (C=2) on the module"
 	@echo "make harness-selftest  prove the VM harness fails what it must"
 
-.PHONY: all userspace module module-w1 setup clean help demo
+.PHONY: all userspace module module-w1 setup clean help demo soak
 
 -include $(LIB_OBJS:.o=.d)

@@ -5,6 +5,7 @@
 E2E_PROGS := remusd remusctl demo-guest
 E2E_COPIES := $(E2E_PROGS:%=$(O)/selftests/e2e/%) \
 	$(E2E_PROGS:%=$(O)/selftests/demo/%) $(O)/selftests/demo/seqcheck \
+	$(E2E_PROGS:%=$(O)/selftests/soak/%) $(O)/selftests/soak/seqcheck \
 	$(O)/selftests/net/remusctl $(O)/selftests/disk/remusctl
 TEST_PROGS += $(E2E_COPIES)
 
@@ -21,6 +22,10 @@ $(O)/selftests/net/remusctl $(O)/selftests/disk/remusctl: $(O)/remusctl
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-$(O)/selftests/demo/seqcheck: $(O)/selftests/e2e/seqcheck
+$(O)/selftests/soak/%: $(O)/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(O)/selftests/soak/seqcheck $(O)/selftests/demo/seqcheck: $(O)/selftests/e2e/seqcheck
 	@mkdir -p $(dir $@)
 	cp $< $@
