@@ -4,31 +4,36 @@
 # save-loop prototype, each case in its own nested Xen boot (qemu TCG).
 #   bench/xen-vs-xl/run.sh [CASE...]
 # Cases (default: all, about 10-20 minutes each on a 2-core host):
-#   xl-destroy xl-kill xl-linkcut xsave-boundary xsave-kill suspend
+#   xl-destroy xl-kill xl-linkcut xl-rollback xsave-boundary xsave-kill suspend
+# xl-rollback is xl-kill with a 2 s interval, striking 800 ms after a
+# checkpoint arrives, so the guest has talked since its last checkpoint.
 # Every case's TAP and measurements go to build/xen/logs/<case>/; the
 # RESULT lines of all cases are collected in build/xen/bench-results.txt.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 run=$top/selftests/xen/run.sh
 out=$top/build/xen/bench-results.txt
-cases=${*:-xl-destroy xl-kill xl-linkcut xsave-boundary xsave-kill suspend}
+cases=${*:-xl-destroy xl-kill xl-linkcut xl-rollback xsave-boundary xsave-kill suspend}
 limit=${XT_CASE_LIMIT:-1800}
 
 "$top/selftests/xen/build.sh" >/dev/null || exit 1
 : >"$out"
 pass=0 fail=0
 for c in $cases; do
+	envs=
 	case $c in
+	xl-rollback) set -- xlremus kill 30 300; envs="XT_INTERVAL=2000 XT_FAIL_AFTER_CKPT_MS=800" ;;
+	xsave-boundary) set -- xsave boundary 40; envs="XT_SUSPEND_CYCLES=100" ;;
 	xl-destroy) set -- xlremus destroy 40 300 ;;
 	xl-kill) set -- xlremus kill 40 300 ;;
 	xl-linkcut) set -- xlremus linkcut 40 120 ;;
-	xsave-boundary) set -- xsave boundary 40 ;;
 	xsave-kill) set -- xsave kill 20 ;;
 	suspend) set -- suspend 200 50 ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 	echo "== $c: $*"
-	if XT_LOGNAME=$c "$run" -n -t "$limit" "$@" >/dev/null; then
+	# shellcheck disable=SC2086
+	if env $envs XT_LOGNAME=$c "$run" -n -t "$limit" "$@" >/dev/null; then
 		pass=$((pass + 1)); st=ok
 	else
 		fail=$((fail + 1)); st=FAILED

@@ -15,7 +15,7 @@ xt_check "guest ticks" xt_wait 400 xt_ticking guest 2
 domid=$(xt_domid guest)
 xenstore-ls -f "/local/domain/$domid/control" >/run/control.txt 2>&1
 xenstore-ls -f "/local/domain/$domid/device" >/run/device.txt 2>&1
-if grep -q 'device/suspend/event-channel' /run/device.txt; then
+if grep -q 'device/suspend/event-channel = "[0-9]' /run/device.txt; then
 	xt_result suspend_event_channel published
 else
 	xt_result suspend_event_channel absent

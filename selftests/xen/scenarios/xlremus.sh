@@ -29,10 +29,14 @@ if [ "$kind" = linkcut ]; then
 	ip link add vA netns A type veth peer name vB netns B
 	ip -n A addr add 10.9.0.1/24 dev vA && ip -n A link set vA up
 	ip -n B addr add 10.9.0.2/24 dev vB && ip -n B link set vB up
-	ip netns exec B socat TCP-LISTEN:7000,reuseaddr \
-		EXEC:"nsenter -t 1 -n sh -c '$recv'" 2>/run/relayB.log &
-	xt_wait 10 sh -c 'ip netns exec B cat /proc/net/tcp | grep -q ":1B58 00000000:0000 0A"'
-	rune="exec ip netns exec A socat - TCP:10.9.0.2:7000"
+	# The receiver runs in dom0's own netns (its vif must land on xenbr0);
+	# only the relay's TCP leg crosses A -> B.
+	printf '#!/bin/sh\nexec nsenter -t 1 -n sh -c "%s"\n' "$recv" >/run/recv.sh
+	chmod +x /run/recv.sh
+	ip netns exec B socat TCP-LISTEN:7000,reuseaddr EXEC:/run/recv.sh 2>/run/relayB.log &
+	xt_wait 20 sh -c 'ip netns exec B cat /proc/net/tcp | grep -q ":1B58 00000000:0000 0A"'
+	# Full path: xl runs this with busybox sh, whose own ip applet would win.
+	rune="exec /sbin/ip netns exec A socat - TCP:10.9.0.2:7000"
 else
 	rune=$recv
 fi
@@ -59,6 +63,13 @@ if [ "$kind" = none ]; then
 else
 	helper=$(xt_children "$send" libxl-save-hel)
 	pdom=$(xt_domid guest)
+	# XT_FAIL_AFTER_CKPT_MS: strike that long after a checkpoint arrives,
+	# while the guest runs and talks, not at a random point.
+	if [ -n "${XT_FAIL_AFTER_CKPT_MS:-}" ]; then
+		n0=$(xt_walk_count /run/walk.log)
+		xt_wait 60 xt_has_ckpt /run/walk.log $((n0 + 1))
+		sleep "$(xt_fcalc "$XT_FAIL_AFTER_CKPT_MS / 1000")"
+	fi
 	t_fail=$(xt_now)
 	xt_log "injecting $kind at $t_fail (sender $send, helper $helper, primary $pdom)"
 	case $kind in
@@ -82,22 +93,41 @@ else
 		xt_ok "backup announces failover"
 		xt_result failover_announced_s "$(xt_fcalc "$t_fo - $t_fail")"
 	else
-		xt_nok "backup announces failover within ${fwait} s"
+		# xl remus has no heartbeat: after a silent link cut nobody fails
+		# over. That is the baseline's known gap, not a test bed failure.
+		todo=
+		[ "$kind" = linkcut ] && todo=" # TODO xl remus has no heartbeat"
+		echo "not ok $((XT_TESTNO += 1)) - backup announces failover within ${fwait} s$todo" >&3
+		[ -n "$todo" ] || XT_FAILED=1
 		xt_result failover_announced_s "none-within-$fwait"
 	fi
-	xt_wait 120 test -s /run/dead.t
-	t_dead=$(cat /run/dead.t 2>/dev/null)
-	xt_result primary_gone_s "$(xt_fcalc "${t_dead:-0} - $t_fail")"
-	# The backup resumed when the client hears from the guest again
-	# after the primary is gone.
-	xt_wait 120 xt_has_sink_after "${t_dead:-$t_fail}"
-	t_cl=$(xt_sink_first_after "${t_dead:-$t_fail}")
-	if [ -n "$t_cl" ]; then
-		xt_ok "client hears from the guest again"
-		xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
+	if [ "$kind" = linkcut ]; then
+		tick=$(xt_last_tick guest)
+		if xt_wait 30 xt_ticking guest $((${tick:-0} + 3)); then
+			xt_result primary_after_cut "runs (tick ${tick} -> $(xt_last_tick guest))"
+		else
+			xt_result primary_after_cut "frozen at tick ${tick:-none}"
+		fi
+		xl list >/run/xl-list-cut 2>&1
+		xt_dump /run/xl-list-cut
+	fi
+	if [ "$kind" != linkcut ]; then
+		xt_wait 120 test -s /run/dead.t
+		t_dead=$(cat /run/dead.t 2>/dev/null)
+		xt_result primary_gone_s "$(xt_fcalc "${t_dead:-0} - $t_fail")"
+		# The backup resumed when the client hears from the guest again
+		# after the primary is gone.
+		xt_wait 120 xt_has_sink_after "${t_dead:-$t_fail}"
+		t_cl=$(xt_sink_first_after "${t_dead:-$t_fail}")
+		if [ -n "$t_cl" ]; then
+			xt_ok "client hears from the guest again"
+			xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
+		else
+			xt_nok "client hears from the guest again"
+			xt_result failover_client_s none
+		fi
 	else
-		xt_nok "client hears from the guest again"
-		xt_result failover_client_s none
+		xt_ok "# SKIP the primary still owns the guest after a link cut"
 	fi
 	sleep 3
 	for n in guest--incoming guest; do

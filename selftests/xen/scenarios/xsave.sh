@@ -25,7 +25,7 @@ domid=$(xt_domid guest)
 # the same boot (each boot and guest start costs minutes under TCG).
 if [ -n "${XT_SUSPEND_CYCLES:-}" ]; then
 	xenstore-ls -f "/local/domain/$domid/device" >/run/device.txt 2>&1
-	grep -q 'device/suspend/event-channel' /run/device.txt &&
+	grep -q 'device/suspend/event-channel = "[0-9]' /run/device.txt &&
 		xt_result suspend_event_channel published || xt_result suspend_event_channel absent
 	/xt/bin/xsuspend -n "$XT_SUSPEND_CYCLES" -i 50 -r /run/suspend.csv "$domid" >/run/xsuspend.txt 2>&1
 	xt_log "xsuspend exited $?"
