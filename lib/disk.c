@@ -85,41 +85,31 @@ int remus_disk_get(struct remus_nl *nl, const struct remus_disk_sel *sel,
 	return remus_nl_exec(nl, nlh, get_cb, info);
 }
 
-struct dump_ctx {
+struct disk_dump {
 	remus_disk_cb cb;
 	void *data;
 	struct remus_disk_info info;
-	int err;
 };
 
-static int dump_cb(const struct nlmsghdr *nlh, void *data)
+static int disk_each(const struct nlmsghdr *nlh, void *data)
 {
-	struct dump_ctx *d = data;
+	struct disk_dump *d = data;
+	int err = remus_disk_parse(nlh, &d->info);
 
-	d->err = remus_disk_parse(nlh, &d->info);
-	if (d->err)
-		return MNL_CB_ERROR;
-	d->err = d->cb(&d->info, d->data);
-	return d->err ? MNL_CB_STOP : MNL_CB_OK;
+	return err ? err : d->cb(&d->info, d->data);
 }
 
 int remus_disk_dump(struct remus_nl *nl, uint32_t flags, remus_disk_cb cb,
 		    void *data)
 {
-	struct nlmsghdr *nlh = remus_nl_request(nl, REMUS_CMD_DISK_GET,
-						NLM_F_DUMP);
-	struct dump_ctx *d = calloc(1, sizeof(*d));
+	struct disk_dump *d = calloc(1, sizeof(*d));
 	int err;
 
 	if (!d)
 		return -ENOMEM;
 	d->cb = cb;
 	d->data = data;
-	if (flags)
-		mnl_attr_put_u32(nlh, REMUS_A_FLAGS, flags);
-	err = remus_nl_exec(nl, nlh, dump_cb, d);
-	if (!err)
-		err = d->err;
+	err = remus_nl_dump(nl, REMUS_CMD_DISK_GET, flags, disk_each, d);
 	free(d);
 	return err;
 }

@@ -704,6 +704,22 @@ static int send_disk(struct remus_engine *e, unsigned int idx, uint64_t epoch,
 	}
 }
 
+/* Seal the batch of pages into a frame and send it. */
+static int send_batch(struct remus_engine *e, struct remus_batch *b,
+		      uint64_t epoch, uint8_t *frame, size_t cap,
+		      uint64_t *wire)
+{
+	ssize_t n = remus_batch_seal(&e->wire, b, epoch, frame, cap);
+	int err = send_frame(e, frame, n);
+
+	if (err)
+		return err;
+	if (!*wire)
+		fault(e, "send", epoch);
+	*wire += (uint64_t)n;
+	return 0;
+}
+
 /* Sender thread: one checkpoint, start to END. */
 static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		     size_t cap, struct remus_batch *b)
@@ -719,27 +735,18 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 
 		err = remus_batch_add_page(b, &e->wire, c->pfns[i], page);
 		if (err == -ENOSPC) {
-			n = remus_batch_seal(&e->wire, b, c->epoch, frame, cap);
-			err = send_frame(e, frame, n);
-			if (err)
-				return err;
-			if (!wire)
-				fault(e, "send", c->epoch);
-			wire += (uint64_t)n;
-			err = remus_batch_add_page(b, &e->wire, c->pfns[i],
-						   page);
+			err = send_batch(e, b, c->epoch, frame, cap, &wire);
+			if (!err)
+				err = remus_batch_add_page(b, &e->wire,
+							   c->pfns[i], page);
 		}
 		if (err)
 			return err;
 	}
 	if (b->count) {
-		n = remus_batch_seal(&e->wire, b, c->epoch, frame, cap);
-		err = send_frame(e, frame, n);
+		err = send_batch(e, b, c->epoch, frame, cap, &wire);
 		if (err)
 			return err;
-		if (!wire)
-			fault(e, "send", c->epoch);
-		wire += (uint64_t)n;
 	}
 	for (i = 0; i < e->nr_disks; i++) {
 		err = send_disk(e, (unsigned int)i, c->epoch, frame, cap, &wire,

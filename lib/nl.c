@@ -424,9 +424,8 @@ int remus_net_get(struct remus_nl *nl, uint32_t ifindex, uint32_t flags,
 }
 
 struct dump_ctx {
-	remus_buf_cb cb;
+	int (*each)(const struct nlmsghdr *nlh, void *data);
 	void *data;
-	struct remus_buf_info info;
 	int err;
 };
 
@@ -434,30 +433,51 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump_ctx *d = data;
 
-	d->err = remus_nl_parse(nlh, &d->info);
-	if (d->err)
+	d->err = d->each(nlh, d->data);
+	if (d->err < 0)
 		return MNL_CB_ERROR;
-	d->err = d->cb(&d->info, d->data);
 	return d->err ? MNL_CB_STOP : MNL_CB_OK;
+}
+
+int remus_nl_dump(struct remus_nl *nl, uint8_t cmd, uint32_t flags,
+		  int (*each)(const struct nlmsghdr *nlh, void *data),
+		  void *data)
+{
+	struct nlmsghdr *nlh = remus_nl_request(nl, cmd, NLM_F_DUMP);
+	struct dump_ctx d = { .each = each, .data = data };
+	int err;
+
+	if (flags)
+		mnl_attr_put_u32(nlh, REMUS_A_FLAGS, flags);
+	err = remus_nl_exec(nl, nlh, dump_cb, &d);
+	return err ? err : d.err < 0 ? d.err : 0;
+}
+
+struct net_dump {
+	remus_buf_cb cb;
+	void *data;
+	struct remus_buf_info info;
+};
+
+static int net_each(const struct nlmsghdr *nlh, void *data)
+{
+	struct net_dump *d = data;
+	int err = remus_nl_parse(nlh, &d->info);
+
+	return err ? err : d->cb(&d->info, d->data);
 }
 
 int remus_net_dump(struct remus_nl *nl, uint32_t flags, remus_buf_cb cb,
 		   void *data)
 {
-	struct nlmsghdr *nlh = remus_nl_request(nl, REMUS_CMD_NET_GET,
-						NLM_F_DUMP);
-	struct dump_ctx *d = calloc(1, sizeof(*d));
+	struct net_dump *d = calloc(1, sizeof(*d));
 	int err;
 
 	if (!d)
 		return -ENOMEM;
 	d->cb = cb;
 	d->data = data;
-	if (flags)
-		mnl_attr_put_u32(nlh, REMUS_A_FLAGS, flags);
-	err = remus_nl_exec(nl, nlh, dump_cb, d);
-	if (!err)
-		err = d->err;
+	err = remus_nl_dump(nl, REMUS_CMD_NET_GET, flags, net_each, d);
 	free(d);
 	return err;
 }

@@ -87,6 +87,13 @@ struct nlmsghdr *remus_nl_request(struct remus_nl *nl, uint8_t cmd,
 				  uint16_t flags);
 int remus_nl_exec(struct remus_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 		  void *data);
+/*
+ * A dump of cmd: each() gets every message; it returns 0 to go on, > 0 to
+ * stop early, or -errno, which ends the dump and is returned.
+ */
+int remus_nl_dump(struct remus_nl *nl, uint8_t cmd, uint32_t flags,
+		  int (*each)(const struct nlmsghdr *nlh, void *data),
+		  void *data);
 /* Parse a GET reply or an event into *info. */
 int remus_nl_parse(const struct nlmsghdr *nlh, struct remus_buf_info *info);
 

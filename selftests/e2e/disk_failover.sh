@@ -16,20 +16,9 @@
 . "$(dirname "$0")/lib.sh"
 
 TRIALS=${1:-${E2E_DISK_TRIALS:-6}}
-need_remus_ko
-REMUSD=$(e2e_bin remusd) || tap_bail "remusd missing"
-REMUSCTL=$(e2e_bin remusctl) || tap_bail "remusctl missing"
-GUEST=$(e2e_bin demo-guest) || tap_bail "demo-guest missing"
-SEQCHECK=$(e2e_bin seqcheck) || tap_bail "seqcheck missing"
+e2e_init
 export DM_DISABLE_UDEV=1
 DMSETUP="$(command -v dmsetup) --noudevsync" || tap_bail "dmsetup missing"
-UP=$(dirname "$0")/guest-up.sh
-
-W=$(mktemp -d)
-head -c 32 /dev/urandom >"$W/key"
-chmod 600 "$W/key"
-tap_defer "rm -rf $W"
-tap_defer e2e_teardown
 tap_defer disks_down
 
 SECTORS=4096	# 2 MiB: 2048 blocks of the guest's, and room
@@ -59,50 +48,17 @@ disks_up()
 
 trial()
 {
-	n=$1 fault=$2
 	e2e_reset
-	rm -f "$W"/seq.out "$W"/img "$W"/*.log "$W/ready"
+	rm -f "$W"/seq.out "$W"/img "$W"/*.log
 	disks_up || { echo "disks failed"; return 1; }
-
-	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t 40 -n 40 \
-		-o "$W/seq.out" -r "$W/ready" &
-	E2E_PIDS="$E2E_PIDS $!"
-	SEQ=$!
-	e2e_wait "[ -e $W/ready ]" 20 || { echo "client did not start"; return 1; }
-
-	"$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \
-		--key "$W/key" --heartbeat 100 --timeout 1500 --name e2e-bak \
-		--disk gdisk-b --image "$W/img" --no-progress -- \
-		"$UP" gb "$GUEST" -s 8M -t 5000 -d 8 -D /dev/mapper/gdisk-b \
-		-c $CLIENT_IP:$PORT_SEQ -q >"$W/backup.log" 2>&1 &
-	E2E_PIDS="$E2E_PIDS $!"
-	e2e_wait "$REMUSCTL status e2e-bak" 10 || { echo "backup did not start"; return 1; }
-
-	# shellcheck disable=SC2086
-	env ${fault:+REMUS_FAULT=$fault} \
-	"$IP" netns exec pri "$REMUSD" primary --peer 10.77.0.2:$PORT_REPL \
-		--key "$W/key" --interval 30ms --heartbeat 100 --timeout 1500 \
-		--name e2e-pri --net vgp --disk gdisk-p --no-progress -- \
-		"$IP" netns exec gp "$GUEST" -s 8M -t 5000 -d 8 \
-		-D /dev/mapper/gdisk-p -c $CLIENT_IP:$PORT_SEQ -q \
-		>"$W/primary.log" 2>&1 &
-	E2E_PIDS="$E2E_PIDS $!"
-	PRI=$!
-	e2e_wait "$REMUSCTL -j status e2e-bak | grep -q '\"committed\":[1-9]'" 20 || {
-		echo "no checkpoint committed"; return 1; }
-	if [ -n "$fault" ]; then
-		e2e_wait "! kill -0 $PRI" 20 || { echo "fault $fault never hit"; return 1; }
-	else
-		sleep "$(awk "BEGIN { srand($n * 104729 + $$); printf \"%.3f\", 0.1 + rand() * 1.4 }")"
-	fi
-	e2e_kill_primary
+	e2e_client -t 40 -n 40 -o "$W/seq.out" || { echo "client did not start"; return 1; }
+	e2e_backup "--disk gdisk-b" "-D /dev/mapper/gdisk-b" ||
+		{ echo "backup did not start"; return 1; }
+	e2e_primary "--net vgp --disk gdisk-p" "-D /dev/mapper/gdisk-p" ||
+		{ echo "no checkpoint committed"; return 1; }
+	e2e_kill_when "$1" || return 1
 	wait "$SEQ"
 	return 0
-}
-
-field()
-{
-	awk -v k="$1" '$1 == k { print $2; exit }' "$W/seq.out"
 }
 
 e2e_topology || tap_bail "topology failed"
@@ -116,13 +72,14 @@ while [ "$i" -le "$TRIALS" ]; do
 		eval "fault=\${$k}"
 	fi
 	name="disk trial $i: primary killed at ${fault:-a random moment}"
-	if ! trial "$i" "$fault" >"$W/why" 2>&1; then
+	E2E_FAULT=$fault
+	if ! trial "$i" >"$W/why" 2>&1; then
 		tap_fail "$name" "$(cat "$W/why")" "$(tail -n 15 "$W/primary.log" "$W/backup.log" 2>/dev/null)"
 		i=$((i + 1))
 		continue
 	fi
-	v=$(field violations) ok=$(field disk_ok) bad=$(field disk_bad)
-	a=$(field after_failover)
+	v=$(e2e_field violations) ok=$(e2e_field disk_ok) bad=$(e2e_field disk_bad)
+	a=$(e2e_field after_failover)
 	if [ "${v:-x}" = 0 ] && [ "${ok:-0}" = 1 ] && [ "${bad:-x}" = 0 ] &&
 	   [ "${a:-0}" -ge 40 ]; then
 		tap_ok "$name: disk as of the committed checkpoint, no rollback seen"

@@ -16,8 +16,8 @@
 # The guest's outbound packets arrive as ingress on vgp, as a Xen guest's
 # do on its vif: that is where the primary buffers them.
 #
-# Sourced by the e2e tests; needs E2E_BIN (remusd, remusctl, demo-guest,
-# seqcheck) and tap.sh already sourced.
+# Sourced by the e2e tests after tap.sh; e2e_init finds the programs
+# (E2E_BIN, else next to the test) and makes the scratch directory $W.
 
 IP=${IP:-/sbin/ip}
 E2E_BIN=${E2E_BIN:-$(dirname "$0")}
@@ -36,6 +36,86 @@ e2e_bin()
 	done
 	echo "e2e: $1 not found" >&2
 	return 1
+}
+
+# The start of every e2e test: the programs, a scratch directory $W with
+# a key, cleanup at exit.
+e2e_init()
+{
+	need_remus_ko
+	REMUSD=$(e2e_bin remusd) || tap_bail "remusd missing"
+	REMUSCTL=$(e2e_bin remusctl) || tap_bail "remusctl missing"
+	GUEST=$(e2e_bin demo-guest) || tap_bail "demo-guest missing"
+	SEQCHECK=$(e2e_bin seqcheck) || tap_bail "seqcheck missing"
+	UP=$(dirname "$0")/guest-up.sh
+	W=$(mktemp -d)
+	head -c 32 /dev/urandom >"$W/key"
+	chmod 600 "$W/key"
+	tap_defer "rm -rf $W"
+	tap_defer e2e_teardown
+}
+
+# e2e_client SEQCHECK-ARGS...: the client in ns cli, returning once it is
+# bound; its pid in SEQ.
+e2e_client()
+{
+	rm -f "$W/ready"
+	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -r "$W/ready" "$@" &
+	SEQ=$!
+	E2E_PIDS="$E2E_PIDS $SEQ"
+	e2e_wait "[ -e $W/ready ]" 20
+}
+
+# e2e_backup "REMUSD-ARGS" "GUEST-ARGS": remusd backup in ns bak (log
+# appended to $W/backup.log), returning once its control socket answers;
+# its pid in BAK. The guest comes back in ns gb.
+e2e_backup()
+{
+	# shellcheck disable=SC2086
+	"$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \
+		--key "$W/key" --heartbeat 100 --timeout 1500 --name e2e-bak \
+		--image "$W/img" --no-progress $1 -- \
+		"$UP" gb "$GUEST" -s 8M -t 5000 -d 8 -c $CLIENT_IP:$PORT_SEQ -q $2 \
+		>>"$W/backup.log" 2>&1 &
+	BAK=$!
+	E2E_PIDS="$E2E_PIDS $BAK"
+	e2e_wait "$REMUSCTL status e2e-bak" 10
+}
+
+# e2e_primary "REMUSD-ARGS" "GUEST-ARGS": remusd primary in ns pri with
+# the guest in ns gp, $E2E_FAULT as REMUS_FAULT; returns once the backup
+# committed a checkpoint. Its pid in PRI.
+e2e_primary()
+{
+	# shellcheck disable=SC2086
+	env ${E2E_FAULT:+REMUS_FAULT=$E2E_FAULT} \
+	"$IP" netns exec pri "$REMUSD" primary --peer 10.77.0.2:$PORT_REPL \
+		--key "$W/key" --interval 30ms --heartbeat 100 --timeout 1500 \
+		--name e2e-pri --no-progress $1 -- \
+		"$IP" netns exec gp "$GUEST" -s 8M -t 5000 -d 8 \
+		-c $CLIENT_IP:$PORT_SEQ -q $2 >>"$W/primary.log" 2>&1 &
+	PRI=$!
+	E2E_PIDS="$E2E_PIDS $PRI"
+	e2e_wait "$REMUSCTL -j status e2e-bak | grep -q '\"committed\":[1-9]'" 20
+}
+
+# e2e_kill_when: the primary dies at the fault point $E2E_FAULT (its
+# daemon killed itself there: the rest of the host goes with it), or at a
+# random moment of up to 1.5 s, seeded with $1.
+e2e_kill_when()
+{
+	if [ -n "${E2E_FAULT:-}" ]; then
+		e2e_wait "! kill -0 $PRI" 20 || { echo "fault $E2E_FAULT never hit"; return 1; }
+	else
+		sleep "$(awk "BEGIN { srand($1 * 7919 + $$); printf \"%.3f\", 0.05 + rand() * 1.45 }")"
+	fi
+	e2e_kill_primary
+}
+
+# e2e_field KEY: a value of seqcheck's summary in $W/seq.out.
+e2e_field()
+{
+	awk -v k="$1" '$1 == k { print $2; exit }' "$W/seq.out"
 }
 
 # ip -batch in namespace $1 from stdin.

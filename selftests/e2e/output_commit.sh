@@ -19,79 +19,23 @@
 
 TRIALS=${1:-${E2E_TRIALS:-30}}
 UNBUFFERED=${E2E_UNBUFFERED:-}
-INTERVAL=${E2E_INTERVAL:-30ms}
-TICK_US=${E2E_TICK_US:-5000}
 
-need_remus_ko
-REMUSD=$(e2e_bin remusd) || tap_bail "remusd missing"
-REMUSCTL=$(e2e_bin remusctl) || tap_bail "remusctl missing"
-GUEST=$(e2e_bin demo-guest) || tap_bail "demo-guest missing"
-SEQCHECK=$(e2e_bin seqcheck) || tap_bail "seqcheck missing"
-UP=$(dirname "$0")/guest-up.sh
+e2e_init
 
-W=$(mktemp -d)
-head -c 32 /dev/urandom >"$W/key"
-chmod 600 "$W/key"
-tap_defer "rm -rf $W"
-tap_defer e2e_teardown
-
-# trial N: prints nothing, leaves $W/trial.log and $W/seq.out.
+# trial N: leaves $W/seq.out and the daemons' logs.
 trial()
 {
-	n=$1 fault=$2
 	e2e_reset
 	rm -f "$W"/seq.out "$W"/img "$W"/*.log
-
-	rm -f "$W/ready"
-	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t 40 -n 40 \
-		-o "$W/seq.out" -r "$W/ready" &
-	E2E_PIDS="$E2E_PIDS $!"
-	SEQ=$!
-	e2e_wait "[ -e $W/ready ]" 20 || { echo "client did not start"; return 1; }
-
-	"$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \
-		--key "$W/key" --heartbeat 100 --timeout 1500 --name e2e-bak \
-		--image "$W/img" --no-progress -- \
-		"$UP" gb "$GUEST" -s 8M -t "$TICK_US" -d 8 \
-		-c $CLIENT_IP:$PORT_SEQ -q >"$W/backup.log" 2>&1 &
-	E2E_PIDS="$E2E_PIDS $!"
-	e2e_wait "$REMUSCTL status e2e-bak" 10 || {
-		echo "backup did not start"; return 1; }
-
+	e2e_client -t 40 -n 40 -o "$W/seq.out" || { echo "client did not start"; return 1; }
+	e2e_backup "" "" || { echo "backup did not start"; return 1; }
 	net="--net vgp"
 	[ -n "$UNBUFFERED" ] && net=""
-	# shellcheck disable=SC2086
-	env ${fault:+REMUS_FAULT=$fault} \
-	"$IP" netns exec pri "$REMUSD" primary --peer 10.77.0.2:$PORT_REPL \
-		--key "$W/key" --interval "$INTERVAL" --heartbeat 100 \
-		--timeout 1500 --name e2e-pri $net --no-progress -- \
-		"$IP" netns exec gp "$GUEST" -s 8M -t "$TICK_US" -d 8 \
-		-c $CLIENT_IP:$PORT_SEQ -q >"$W/primary.log" 2>&1 &
-	E2E_PIDS="$E2E_PIDS $!"
-	PRI=$!
-
-	# Checkpoints flow: the backup has committed some.
-	e2e_wait "$REMUSCTL -j status e2e-bak | grep -q '\"committed\":[1-9]'" 20 || {
-		echo "no checkpoint committed"; return 1; }
-
-	if [ -n "$fault" ]; then
-		# The daemon kills itself at the fault point; the rest of the
-		# host goes with it.
-		e2e_wait "! kill -0 $PRI" 20 || { echo "fault $fault never hit"; return 1; }
-	else
-		# A random moment, 0.05 .. 1.5 s into the run.
-		sleep "$(awk "BEGIN { srand($n * 7919 + $$); printf \"%.3f\", 0.05 + rand() * 1.45 }")"
-	fi
+	e2e_primary "$net" "" || { echo "no checkpoint committed"; return 1; }
 	"$IP" netns exec pri "$REMUSCTL" net show vgp epochs >"$W/net.txt" 2>&1
-	e2e_kill_primary
+	e2e_kill_when "$1" || return 1
 	wait "$SEQ"
-	cat "$W/primary.log" "$W/backup.log" >"$W/trial.log"
 	return 0
-}
-
-field()
-{
-	awk -v k="$1" '$1 == k { print $2; exit }' "$W/seq.out"
 }
 
 e2e_topology || tap_bail "topology failed"
@@ -105,9 +49,10 @@ if [ -n "$UNBUFFERED" ]; then
 	total=0
 	i=1
 	while [ "$i" -le "$TRIALS" ]; do
-		trial "$i" "" >"$W/why" 2>&1 || { cat "$W/why"; i=$((i + 1)); continue; }
-		v=$(field violations)
-		tap_diag "unbuffered trial $i: violations ${v:-?}, after failover $(field after_failover)"
+		E2E_FAULT=
+		trial "$i" >"$W/why" 2>&1 || { cat "$W/why"; i=$((i + 1)); continue; }
+		v=$(e2e_field violations)
+		tap_diag "unbuffered trial $i: violations ${v:-?}, after failover $(e2e_field after_failover)"
 		total=$((total + ${v:-0}))
 		i=$((i + 1))
 	done
@@ -134,14 +79,15 @@ while [ "$i" -le "$TRIALS" ]; do
 	else
 		name="trial $i: primary killed at a random moment"
 	fi
-	if ! trial "$i" "$fault" >"$W/why" 2>&1; then
+	E2E_FAULT=$fault
+	if ! trial "$i" >"$W/why" 2>&1; then
 		tap_fail "$name" "$(cat "$W/why")" "$(tail -n 20 "$W/primary.log" "$W/backup.log" 2>/dev/null)"
 		i=$((i + 1))
 		continue
 	fi
-	v=$(field violations) a=$(field after_failover) g=$(field gens)
+	v=$(e2e_field violations) a=$(e2e_field after_failover) g=$(e2e_field gens)
 	if [ "${v:-x}" = 0 ] && [ "${a:-0}" -ge 40 ] && [ "${g:-0}" -ge 2 ]; then
-		tap_ok "$name: no rollback seen, guest went on (max $(field max), $a after failover)"
+		tap_ok "$name: no rollback seen, guest went on (max $(e2e_field max), $a after failover)"
 	else
 		tap_fail "$name" \
 			"expected: 0 violations, 2 generations, >= 40 datagrams after failover" \

@@ -14,53 +14,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/lib.sh"
 
-need_remus_ko
-REMUSD=$(e2e_bin remusd) || tap_bail "remusd missing"
-REMUSCTL=$(e2e_bin remusctl) || tap_bail "remusctl missing"
-GUEST=$(e2e_bin demo-guest) || tap_bail "demo-guest missing"
-SEQCHECK=$(e2e_bin seqcheck) || tap_bail "seqcheck missing"
-UP=$(dirname "$0")/guest-up.sh
-
-W=$(mktemp -d)
-head -c 32 /dev/urandom >"$W/key"
-chmod 600 "$W/key"
-tap_defer "rm -rf $W"
-tap_defer e2e_teardown
-
-client()
-{
-	rm -f "$W/ready" "$W/flow"
-	"$IP" netns exec cli "$SEQCHECK" -p $PORT_SEQ -t 120 -o "$W/seq.out" \
-		-r "$W/ready" -s "$W/flow" &
-	E2E_PIDS="$E2E_PIDS $!"
-	e2e_wait "[ -e $W/ready ]" 20
-}
-
-backup()
-{
-	"$IP" netns exec bak "$REMUSD" backup --listen 10.77.0.2:$PORT_REPL \
-		--key "$W/key" --heartbeat 100 --timeout 1500 --name e2e-bak \
-		--image "$W/img" --no-progress -- \
-		"$UP" gb "$GUEST" -s 8M -t 5000 -d 8 -c $CLIENT_IP:$PORT_SEQ -q \
-		>>"$W/backup.log" 2>&1 &
-	BAK=$!
-	E2E_PIDS="$E2E_PIDS $BAK"
-	e2e_wait "$REMUSCTL status e2e-bak" 10
-}
-
-# primary POLICY
-primary()
-{
-	"$IP" netns exec pri "$REMUSD" primary --peer 10.77.0.2:$PORT_REPL \
-		--key "$W/key" --interval 30ms --heartbeat 100 --timeout 1500 \
-		--reconnect 200 --policy "$1" --name e2e-pri --net vgp \
-		--no-progress -- \
-		"$IP" netns exec gp "$GUEST" -s 8M -t 5000 -d 8 \
-		-c $CLIENT_IP:$PORT_SEQ -q >>"$W/primary.log" 2>&1 &
-	PRI=$!
-	E2E_PIDS="$E2E_PIDS $PRI"
-	e2e_wait "$REMUSCTL -j status e2e-bak | grep -q '\"committed\":[1-9]'" 20
-}
+e2e_init
 
 received()
 {
@@ -83,10 +37,10 @@ flows()
 start()
 {
 	e2e_reset
-	rm -f "$W"/*.log "$W/img"
-	client || return 1
-	backup || return 1
-	primary "$1" || return 1
+	rm -f "$W"/*.log "$W/img" "$W/flow"
+	e2e_client -t 120 -o "$W/seq.out" -s "$W/flow" || return 1
+	e2e_backup "" "" || return 1
+	e2e_primary "--net vgp --reconnect 200 --policy $1" "" || return 1
 	flows 20 10
 }
 
@@ -105,7 +59,7 @@ if start continue; then
 		tap_fail "continue: the client keeps receiving without a backup" \
 			"expected 40 more datagrams in 10 s, the count stayed at $(received)"
 	fi
-	backup
+	e2e_backup "" ""
 	e2e_wait "[ \"\$(status_field e2e-pri protection)\" = protected ]" 15
 	tap_expect_eq "continue: a new backup re-pairs" protected \
 		"$(status_field e2e-pri protection)"
@@ -134,7 +88,7 @@ if start pause; then
 			"expected no new datagrams over 2 s, saw $before -> $after" \
 			"$(tail -n 10 "$W/primary.log")"
 	fi
-	backup
+	e2e_backup "" ""
 	if flows 20 20; then
 		tap_ok "pause: a new backup re-pairs and the output flows again"
 	else
