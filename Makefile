@@ -17,7 +17,8 @@ XCFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter \
 	-D_GNU_SOURCE -MMD -MP -Iinclude/uapi -Ilib $(if $(WERROR),-Werror)
 
 # Libraries the userspace needs, by pkg-config name.
-PKGS := libmnl libnl-3.0 libnl-route-3.0 libsodium zlib liblz4 libzstd
+PKGS := libmnl libnl-3.0 libnl-route-3.0 libsodium zlib liblz4 libzstd \
+	xencontrol xenguest xenstore xentoollog xenlight
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

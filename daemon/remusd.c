@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "backend_proc.h"
+#include "backend_xen.h"
 #include "backup.h"
 #include "ctlsock.h"
 #include "link.h"
@@ -54,6 +55,7 @@ struct opts {
 	const char *name, *socket;
 	const char *image;
 	const char *repair_peer;
+	const char *receiver;
 	const char *nets[MAX_ITEMS];
 	unsigned int nr_nets;
 	const char *disks[MAX_ITEMS];
@@ -109,7 +111,7 @@ enum {
 	OPT_RECONNECT, OPT_POLICY, OPT_BLACKHOLE, OPT_NO_REPAIR, OPT_ONCE,
 	OPT_DIRTY, OPT_NAME, OPT_SOCKET, OPT_IMAGE, OPT_REPAIR_PEER, OPT_NET,
 	OPT_DISK, OPT_LOG_LEVEL, OPT_SYSLOG, OPT_PROGRESS, OPT_NO_PROGRESS,
-	OPT_CONFIG, OPT_NO_ATTACH,
+	OPT_CONFIG, OPT_NO_ATTACH, OPT_RECEIVER,
 };
 
 static const struct option long_opts[] = {
@@ -140,6 +142,7 @@ static const struct option long_opts[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
+	{ "receiver", required_argument, NULL, OPT_RECEIVER },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -158,6 +161,8 @@ static void usage(FILE *f)
 "Guest (primary):\n"
 "  --guest proc               start PROGRAM ARGS as a proc guest (default)\n"
 "  --guest proc:pid=N --guest-desc FILE   protect a running proc guest\n"
+"  --guest xen:DOMAIN         a PVH domain (name or domid); its vifs are\n"
+"                             buffered unless --net names others\n"
 "  --dirty auto|pagemap-scan|soft-dirty|full   dirty-page tracking\n"
 "Replication:\n"
 "  --peer HOST:PORT           the backup (primary)\n"
@@ -179,6 +184,9 @@ static void usage(FILE *f)
 "                             replicate mode on the primary, stage mode\n"
 "                             on the backup; both copies must start equal\n"
 "Backup:\n"
+"  --guest proc|xen           what it receives (default proc)\n"
+"  --receiver CMD             xen: libxl's Remus receiver (default\n"
+"                             \"xl migrate-receive -r -e\")\n"
 "  --image FILE               where the committed image goes on failover\n"
 "  -- PROGRAM ARGS            the guest program, started from the image\n"
 "  --repair-peer HOST:PORT    after failover, protect the guest again\n"
@@ -282,6 +290,7 @@ static void set_opt(int c, const char *arg)
 		O.disks[O.nr_disks++] = arg;
 		break;
 	case OPT_NO_ATTACH: O.no_attach = true; break;
+	case OPT_RECEIVER: O.receiver = arg; break;
 	case OPT_LOG_LEVEL: {
 		static const char *const n[] = { "err", "warn", "notice",
 						 "info", "debug" };
@@ -392,10 +401,14 @@ static void parse_args(int argc, char **argv)
 			die_usage("primary: give --peer HOST:PORT (or --blackhole)");
 		if (!strcmp(O.guest, "proc") && !O.prog)
 			die_usage("--guest proc: give the program after --");
+		if (!strncmp(O.guest, "xen:", 4) && !O.guest[4])
+			die_usage("--guest xen:DOMAIN: name or domid");
 	} else {
 		if (!O.listen)
 			die_usage("backup: give --listen HOST:PORT");
-		if (!O.prog)
+		if (strcmp(O.guest, "xen") && strcmp(O.guest, "proc"))
+			die_usage("backup: --guest proc (default) or xen");
+		if (!strcmp(O.guest, "proc") && !O.prog)
 			die_usage("backup: give the guest program after --, to start it on failover");
 	}
 	if (O.progress < 0)
@@ -623,15 +636,13 @@ static int read_desc_file(const char *path, struct remus_guest_desc *desc)
 	return remus_guest_desc_parse(buf, n, desc);
 }
 
-static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
-			  const char *peer)
+/* The engine on an open backend, until it ends; 0 on an orderly stop. */
+static int run_engine(struct remus_backend *b, const char *peer)
 {
-	struct remus_backend b = { 0 };
 	struct remus_info info;
 	static uint8_t key[REMUS_WIRE_KEY_LEN];
 	struct peer p = { .timeout_ms = O.timeout_ms };
 	int err, end, codec;
-	const char *const *nets = O.nets;
 
 	remus_info_init(&info);
 	info.interval_us = O.interval_us;
@@ -649,7 +660,7 @@ static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
 	info.compression = codec != REMUS_CODEC_NONE || !O.no_delta;
 	info.codec = (enum remus_codec)codec;
 	info.delta_cache_pages = O.no_delta ? 0 : O.delta_cache;
-	info.netifs = nets;
+	info.netifs = O.nets;
 	info.nr_netifs = O.nr_nets;
 	info.disks = O.disks;
 	info.nr_disks = O.nr_disks;
@@ -665,20 +676,11 @@ static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
 		info.connect = connect_peer;
 		info.connect_data = &p;
 	}
-
-	err = open_proc_guest(&b, &pid, &child, desc);
-	if (err)
+	if (attach_nets())
 		return 1;
-	pthread_mutex_lock(&D.lock);
-	D.guest_pid = pid;
-	pthread_mutex_unlock(&D.lock);
-	if (attach_nets()) {
-		remus_proc_backend_close(&b);
-		return 1;
-	}
 
 	ctx.started = engine_started;
-	end = remus_start(&ctx, &info, &b, -1, -1);
+	end = remus_start(&ctx, &info, b, -1, -1);
 	if (O.progress)
 		fputs("\r\033[K", stderr);
 	switch (end) {
@@ -686,7 +688,7 @@ static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
 		LOGF(NOTICE, "stopped");
 		break;
 	case REMUS_END_BACKUP_LOST:
-		LOGF(ERR, "backup lost, not re-pairing (--no-repair)");
+		LOGF(ERR, "backup lost, not re-pairing");
 		break;
 	case REMUS_END_GUEST_GONE:
 		LOGF(ERR, "the guest is gone");
@@ -695,11 +697,58 @@ static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
 		LOGF(ERR, "checkpointing failed");
 		break;
 	}
-	remus_proc_backend_close(&b);
 	detach_nets();
-	if (child && end == REMUS_END_GUEST_GONE)
-		waitpid(pid, NULL, WNOHANG);
 	return end == REMUS_END_STOPPED ? 0 : 1;
+}
+
+static int run_primary_on(pid_t pid, bool child, struct remus_guest_desc *desc,
+			  const char *peer)
+{
+	struct remus_backend b = { 0 };
+	int ret;
+
+	if (open_proc_guest(&b, &pid, &child, desc))
+		return 1;
+	pthread_mutex_lock(&D.lock);
+	D.guest_pid = pid;
+	pthread_mutex_unlock(&D.lock);
+	ret = run_engine(&b, peer);
+	remus_proc_backend_close(&b);
+	if (child)
+		waitpid(pid, NULL, WNOHANG);
+	return ret;
+}
+
+/* A PVH domain: its vifs are the net buffers unless --net says others. */
+static int run_xen_primary(const char *domain)
+{
+	static struct remus_xen_cfg cfg;
+	static const char *vifs[8];
+	struct remus_backend b = { 0 };
+	const char *why;
+	unsigned int i;
+	int err, ret, codec;
+
+	cfg.domain = domain;
+	codec = remus_codec_parse(O.compress);
+	cfg.codec = codec < 0 ? REMUS_CODEC_NONE : (enum remus_codec)codec;
+	err = remus_xen_backend_open(&b, &cfg, &why);
+	if (err) {
+		LOGF(ERR, "guest xen:%s: %s", domain, why ? why : strerror(-err));
+		return 1;
+	}
+	D.dirty_method = "xen log-dirty";
+	if (!O.nr_nets && !O.no_attach) {
+		for (i = 0; i < cfg.nr_vifs && i < MAX_ITEMS; i++) {
+			vifs[i] = cfg.vifs[i];
+			O.nets[O.nr_nets++] = vifs[i];
+		}
+	}
+	LOGF(NOTICE, "guest xen:%s: domain %u, PVH, %u vif(s) buffered", domain,
+	     cfg.domid, O.nr_nets);
+	ret = run_engine(&b, O.peer);
+	remus_xen_backend_close(&b);
+	return ret;
 }
 
 static int run_primary(void)
@@ -709,6 +758,8 @@ static int run_primary(void)
 	int err;
 
 	D.guest = O.guest;
+	if (!strncmp(O.guest, "xen:", 4))
+		return run_xen_primary(O.guest + 4);
 	if (!strncmp(O.guest, "proc:pid=", 9)) {
 		pid = (pid_t)atoi(O.guest + 9);
 		if (pid <= 0 || !O.guest_desc)
@@ -719,7 +770,7 @@ static int run_primary(void)
 			return 1;
 		}
 	} else if (strcmp(O.guest, "proc")) {
-		die_usage("--guest: proc or proc:pid=N (xen:DOMAIN needs the xen backend)");
+		die_usage("--guest: proc, proc:pid=N or xen:DOMAIN");
 	}
 	return run_primary_on(pid, false, &desc, O.peer);
 }
@@ -791,6 +842,7 @@ static int run_backup(void)
 	struct remus_info dummy;
 	static uint8_t key[REMUS_WIRE_KEY_LEN];
 	struct remus_guest_desc desc;
+	bool xen = !strcmp(O.guest, "xen");
 	int err, res, status;
 	pid_t pid;
 
@@ -800,7 +852,13 @@ static int run_backup(void)
 		return 1;
 	bi.auth = dummy.auth;
 	bi.key = dummy.key;
-	err = remus_proc_sink_open(&sink, &scfg);
+	if (xen) {
+		struct remus_xen_sink_cfg xcfg = { .receiver = O.receiver };
+
+		err = remus_xen_sink_open(&sink, &xcfg);
+	} else {
+		err = remus_proc_sink_open(&sink, &scfg);
+	}
 	if (err) {
 		LOGF(ERR, "sink: %s", strerror(-err));
 		return 1;
@@ -808,8 +866,18 @@ static int run_backup(void)
 	res = remus_backup_run(&ctx, &bi, &sink, backup_started, NULL);
 	if (O.progress)
 		fputs("\r\033[K", stderr);
-	if (res != REMUS_BACKUP_FAILED_OVER) {
-		remus_proc_sink_close(&sink);
+	if (res != REMUS_BACKUP_FAILED_OVER || xen) {
+		if (xen)
+			remus_xen_sink_close(&sink);
+		else
+			remus_proc_sink_close(&sink);
+		if (res == REMUS_BACKUP_FAILED_OVER) {
+			/* libxl builds the domain from the last checkpoint. */
+			nets_passthrough();
+			LOGF(NOTICE, "failed over: the receiver restores the domain from checkpoint %" PRIu64,
+			     D.failover_epoch);
+			return 0;
+		}
 		return res == REMUS_BACKUP_STOPPED ? 0 : 1;
 	}
 	pid = remus_proc_sink_pid(&sink, &desc);

@@ -108,6 +108,8 @@ struct session {
 	uint64_t open_bytes;
 	uint64_t hb_last;
 	uint64_t hb_echo;
+	uint8_t *scratch;	/* a decompressed blob chunk, cap bytes */
+	uint64_t blob_next;	/* offset the next blob chunk must have */
 };
 
 static int send_frame(struct session *s, ssize_t n)
@@ -200,6 +202,7 @@ static void discard_open(struct session *s)
 	}
 	s->open_epoch = 0;
 	s->open_bytes = 0;
+	s->blob_next = 0;
 }
 
 static int handshake(struct session *s)
@@ -429,6 +432,43 @@ static int commit(struct session *s, uint64_t epoch)
 
 static int disklog(struct remus_backup *b, const struct remus_frame *f);
 
+/*
+ * A chunk of the state blob: decompressed (into exactly its raw length,
+ * never more than a frame's worth) and handed to the sink in order.
+ */
+static int blob(struct session *s, const struct remus_frame *f)
+{
+	struct remus_backup_sink *sink = s->b->sink;
+	struct remus_state st = { 0 };
+	uint32_t raw;
+	uint64_t off, total;
+	uint8_t codec;
+	int ret;
+
+	if (f->len < REMUS_BLOB_HDR_LEN)
+		return -EBADMSG;
+	memcpy(&raw, f->body, 4);
+	codec = f->body[4];
+	memcpy(&off, f->body + 8, 8);
+	memcpy(&total, f->body + 16, 8);
+	if (f->body[6] || f->body[7] || !f->body[5] ||
+	    codec > REMUS_CODEC_MAX || total > REMUS_BLOB_MAX ||
+	    off > total || raw > total - off || raw > s->cap ||
+	    off != s->blob_next)
+		return -EBADMSG;
+	ret = remus_decompress(&s->cz, codec, f->body + REMUS_BLOB_HDR_LEN,
+			       f->len - REMUS_BLOB_HDR_LEN, s->scratch, raw);
+	if (ret)
+		return ret;
+	s->blob_next = off + raw == total ? 0 : off + raw;
+	st.kind = f->body[5];
+	st.offset = off;
+	st.total = total;
+	st.data = s->scratch;
+	st.len = raw;
+	return sink->ops->state(sink, f->epoch, &st);
+}
+
 static enum session_end session_run(struct remus_backup *b, int fd)
 {
 	struct remus_wire_cfg cfg = {
@@ -457,7 +497,8 @@ static enum session_end session_run(struct remus_backup *b, int fd)
 	if (s.cap < REMUS_WIRE_OVERHEAD + 4096)
 		s.cap = REMUS_WIRE_OVERHEAD + 4096;
 	s.frame = malloc(s.cap);
-	if (!s.frame)
+	s.scratch = malloc(s.cap);
+	if (!s.frame || !s.scratch)
 		goto out;
 
 	ret = handshake(&s);
@@ -512,6 +553,11 @@ static enum session_end session_run(struct remus_backup *b, int fd)
 			pthread_mutex_unlock(&b->lock);
 			end = SESSION_BYE;
 			goto out;
+		case REMUS_REC_BLOB:
+			s.open_epoch = f.epoch;
+			s.open_bytes += f.len;
+			ret = blob(&s, &f);
+			break;
 		case REMUS_REC_DISKLOG:
 			s.open_epoch = f.epoch;
 			s.open_bytes += f.len;
@@ -553,6 +599,7 @@ out:
 	remus_compressor_fini(&s.cz);
 	remus_wire_fini(&s.w);
 	free(s.frame);
+	free(s.scratch);
 	close(fd);
 	set_link(b, "down");
 	return end;

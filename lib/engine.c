@@ -725,7 +725,7 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		     size_t cap, struct remus_batch *b)
 {
 	struct remus_ckpt *c = &s->c;
-	uint64_t t0 = remus_now_ns(), i, wire = 0, off;
+	uint64_t t0 = remus_now_ns(), i, wire = 0, off, total;
 	struct remus_codec_stats tx, rx;
 	ssize_t n;
 	int err;
@@ -754,23 +754,34 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		if (err)
 			return err;
 	}
-	/* The state blob, in chunks that fit a frame. */
-	for (off = 0; off < c->state_len || (off == 0 && c->state_len == 0);) {
+	/* The state blob, in compressed chunks that fit a frame. */
+	total = c->state_len;
+	for (off = 0; off < total;) {
+		uint8_t *body = frame + REMUS_WIRE_HDR_LEN;
 		size_t room = remus_wire_tx_frame_max(&e->wire) -
-			      REMUS_WIRE_OVERHEAD - REMUS_STATE_HDR_LEN;
+			      REMUS_WIRE_OVERHEAD - REMUS_BLOB_HDR_LEN;
 		size_t len = c->state_len - off < room ? c->state_len - off : room;
+		size_t out;
+		uint32_t raw = (uint32_t)len;
+		int codec;
 
-		if (!c->state_len)
-			break;
-		remus_state_hdr(frame + REMUS_WIRE_HDR_LEN, STATE_KIND, off,
-				c->state_len);
-		memcpy(frame + REMUS_WIRE_HDR_LEN + REMUS_STATE_HDR_LEN,
-		       c->state + off, len);
-		n = remus_wire_seal(&e->wire, REMUS_REC_STATE, c->epoch, frame,
-				    REMUS_STATE_HDR_LEN + len, cap);
+		codec = remus_compress(&e->cz, c->state + off, len,
+				       body + REMUS_BLOB_HDR_LEN, room, &out);
+		if (codec < 0)
+			return codec;
+		memcpy(body, &raw, 4);
+		body[4] = (uint8_t)codec;
+		body[5] = STATE_KIND;
+		memset(body + 6, 0, 2);
+		memcpy(body + 8, &off, 8);
+		memcpy(body + 16, &total, 8);
+		n = remus_wire_seal(&e->wire, REMUS_REC_BLOB, c->epoch, frame,
+				    REMUS_BLOB_HDR_LEN + out, cap);
 		err = send_frame(e, frame, n);
 		if (err)
 			return err;
+		if (!wire)
+			fault(e, "send", c->epoch);
 		wire += (uint64_t)n;
 		off += len;
 	}
@@ -1156,6 +1167,9 @@ int remus_engine_postcopy(struct remus_engine *e)
 	if (ok == 1)
 		e->suspended = false;
 	if (s) {
+		/* Backends that drive the loop copied in between. */
+		if (!s->c.st.copy_ns)
+			s->c.st.copy_ns = t0 - s->c.t_barrier;
 		s->c.st.resume_ns = remus_now_ns() - t0;
 		s->c.st.pause_ns = remus_now_ns() - e->t_suspend0;
 	}
@@ -1212,6 +1226,11 @@ int remus_engine_checkpoint(struct remus_engine *e)
 	if (atomic_load(&e->stop))
 		return 0;
 	return 1;
+}
+
+struct remus_ckpt *remus_engine_staging(struct remus_engine *e)
+{
+	return e->cur ? &e->cur->c : NULL;
 }
 
 void remus_engine_stop(struct remus_engine *e)

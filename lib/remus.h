@@ -50,6 +50,17 @@ struct remus_ckpt;
 #define REMUS_REC_DISKLOG	(REMUS_REC_EXT_CKPT + 0)
 #define REMUS_DISKLOG_HDR_LEN	8
 
+/*
+ * Checkpoint record: a chunk of the backend's state blob (proc: the guest
+ * descriptor; xen: the checkpoint's whole Xen stream), compressed with the
+ * session's codec. Body, little-endian: u32 raw length, u8 codec, u8 kind,
+ * u16 zero, u64 offset of the chunk in the blob, u64 the blob's length,
+ * then the payload. The chunks of a blob come in order.
+ */
+#define REMUS_REC_BLOB		(REMUS_REC_EXT_CKPT + 1)
+#define REMUS_BLOB_HDR_LEN	24
+#define REMUS_BLOB_MAX		(4ULL << 30)	/* a blob's length, at most */
+
 enum remus_log_level {
 	REMUS_LOG_ERR,
 	REMUS_LOG_WARN,
@@ -208,6 +219,10 @@ int remus_ckpt_set_state(struct remus_ckpt *c, const void *data, size_t len);
  */
 int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 		struct remus_backend *backend, int send_fd, int recv_fd);
+
+/* For run() backends: the checkpoint being staged, between suspend and
+ * checkpoint (NULL outside), to put the state blob into. */
+struct remus_ckpt *remus_engine_staging(struct remus_engine *e);
 
 /* Async-signal-safe: ask the running engine to stop. */
 void remus_engine_stop(struct remus_engine *e);
