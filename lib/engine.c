@@ -1225,6 +1225,9 @@ int remus_engine_checkpoint(struct remus_engine *e)
 	e->next_ns += (uint64_t)e->info.interval_us * 1000ull;
 	if (atomic_load(&e->stop))
 		return 0;
+	/* A backend's own loop ends here; run_backend() applies the policy. */
+	if (e->lost && e->be->ops->run)
+		return 0;
 	return 1;
 }
 
@@ -1388,6 +1391,32 @@ static int run_loop(struct remus_engine *e)
 	}
 }
 
+/*
+ * A backend that drives its own save loop: run it; when the backup is
+ * lost its checkpoint() returns 0 and the loop ends, the policy applies,
+ * and after re-pairing the backend starts over with a full stream.
+ */
+static int run_backend(struct remus_engine *e)
+{
+	int err, end;
+
+	e->next_ns = remus_now_ns();
+	for (;;) {
+		if (e->lost) {
+			end = backup_lost(e);
+			if (end >= 0)
+				return end;
+		}
+		err = e->be->ops->run(e->be, e);
+		if (err == -ESRCH)
+			return REMUS_END_GUEST_GONE;
+		if (atomic_load(&e->stop))
+			return REMUS_END_STOPPED;
+		if (!e->lost)
+			return err ? REMUS_END_ERROR : REMUS_END_STOPPED;
+	}
+}
+
 static int engine_init(struct remus_engine *e, const struct remus_ctx *ctx,
 		       const struct remus_info *info, struct remus_backend *be)
 {
@@ -1489,15 +1518,10 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 		e->protected = true;
 	}
 
-	if (backend->ops->run) {
-		err = backend->ops->run(backend, e);
-		end = err == -ESRCH ? REMUS_END_GUEST_GONE :
-		      atomic_load(&e->stop) ? REMUS_END_STOPPED :
-		      e->lost ? REMUS_END_BACKUP_LOST :
-		      err ? REMUS_END_ERROR : REMUS_END_STOPPED;
-	} else {
+	if (backend->ops->run)
+		end = run_backend(e);
+	else
 		end = run_loop(e);
-	}
 
 	/*
 	 * TBD in the seed: cleanup. An orderly stop: the last checkpoint
