@@ -98,6 +98,9 @@ struct xt_walk {
 	uint64_t libxc_checkpoints;	/* libxc CHECKPOINT records */
 	uint64_t records[2];		/* per layer */
 	uint64_t page_records, page_bytes;
+	/* Counters as they stood at the last boundary (a read that spans a
+	 * boundary must not move the next checkpoint's records into it). */
+	uint64_t boundary_page_bytes, boundary_records;
 	const char *error;		/* why XT_S_ERROR */
 	uint64_t error_offset;
 
@@ -251,6 +254,8 @@ static inline void xt_walk_record_done(struct xt_walk *w)
 		case LIBXL_REC_CHECKPOINT_END:
 			w->checkpoints++;
 			w->boundary = w->offset;
+			w->boundary_page_bytes = w->page_bytes;
+			w->boundary_records = w->records[0] + w->records[1];
 			w->layer = XT_LAYER_LIBXC;
 			break;
 		case LIBXL_REC_END:

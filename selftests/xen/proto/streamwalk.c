@@ -159,13 +159,13 @@ int main(int argc, char **argv)
 			fprintf(r.log, "ckpt n=%" PRIu64 " t=%.6f off=%" PRIu64 " bytes=%" PRIu64
 				" pages_bytes=%" PRIu64 " records=%" PRIu64 "\n", w.checkpoints,
 				now_s(), w.boundary, w.boundary - r.last_boundary,
-				w.page_bytes - r.last_page_bytes,
-				w.records[0] + w.records[1] - r.last_records);
+				w.boundary_page_bytes - r.last_page_bytes,
+				w.boundary_records - r.last_records);
 			if (w.checkpoints - seen_ckpt > 1)
 				fprintf(r.log, "note: %" PRIu64 " checkpoints in one read\n",
 					w.checkpoints - seen_ckpt);
-			r.last_page_bytes = w.page_bytes;
-			r.last_records = w.records[0] + w.records[1];
+			r.last_page_bytes = w.boundary_page_bytes;
+			r.last_records = w.boundary_records;
 			if (whole && relay_out) {
 				/* Everything up to the boundary goes out, the rest stays. */
 				size_t out = held_len - (size_t)(w.offset - w.boundary);

@@ -154,7 +154,7 @@ int main(void)
 	unsigned int i;
 	int nb, rc;
 
-	printf("1..%zu\n", 2 * (sizeof(chunks) / sizeof(chunks[0])) + 9);
+	printf("1..%zu\n", 2 * (sizeof(chunks) / sizeof(chunks[0])) + 10);
 
 	remus_stream(&b, 1, 5, ends);
 	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
@@ -177,6 +177,15 @@ int main(void)
 	rc = xt_walk_feed(&w, b.p, ends[2] + 100);
 	ok(rc == 0 && w.checkpoints == 3 && w.boundary == ends[2] && w.offset == ends[2] + 100,
 	   "a stream cut inside checkpoint 4 ends on the boundary of checkpoint 3");
+	/* 100 bytes into checkpoint 4 is inside its first PAGE_DATA record,
+	 * whose header is counted but must not count towards checkpoint 3. */
+	/* Per checkpoint: PAGE_DATA of 8+24+3*4096 and 8+8+4096 bytes; records:
+	 * libxl LIBXC_CONTEXT + 3 CHECKPOINT_END, libxc CPUID + STATIC_DATA_END
+	 * + 3 x (2 PAGE_DATA, TSC, HVM_CONTEXT, HVM_PARAMS, CHECKPOINT). */
+	ok(w.page_records == 7 && w.boundary_page_bytes == 3 * (12320 + 4112) &&
+	   w.page_bytes == 3 * (12320 + 4112) + 12320 && w.boundary_records == 4 + 2 + 3 * 6 &&
+	   w.records[0] + w.records[1] == 4 + 2 + 3 * 6 + 1,
+	   "counters at the boundary exclude records of the next checkpoint");
 
 	free(b.p);
 	memset(&b, 0, sizeof(b));
