@@ -11,7 +11,8 @@
 #           and vgb
 #   ns gb:  where the guest comes back on failover: the same addresses and
 #           MAC, its eth0 down until then
-#   ns cli: the client, c0 10.77.0.200/24, fd77::200/64
+#   ns cli: the client, c0 10.77.0.200/24, fd77::200/64, fixed MAC, which
+#           the guest knows (a permanent neighbour entry)
 #
 # The guest's outbound packets arrive as ingress on vgp, as a Xen guest's
 # do on its vif: that is where the primary buffers them.
@@ -22,6 +23,7 @@
 IP=${IP:-/sbin/ip}
 E2E_BIN=${E2E_BIN:-$(dirname "$0")}
 GUEST_MAC=02:00:0a:4d:00:64
+CLIENT_MAC=02:00:0a:4d:00:c8
 GUEST_IP=10.77.0.100
 GUEST_IP6=fd77::100
 CLIENT_IP=10.77.0.200
@@ -112,6 +114,17 @@ e2e_kill_when()
 	e2e_kill_primary
 }
 
+# What the network looked like, for a failed trial's report.
+e2e_netstate()
+{
+	echo "--- gp neigh:"; "$IP" -n gp neigh show
+	echo "--- gp eth0:"; "$IP" -n gp -s link show eth0 | sed -n '3,6p'
+	echo "--- pri fdb for the guest:"; /sbin/bridge -n pri fdb show br brp 2>/dev/null | grep -i "$GUEST_MAC"
+	echo "--- sw fdb for the guest:"; /sbin/bridge -n sw fdb show br br0 2>/dev/null | grep -i "$GUEST_MAC"
+	echo "--- pri ifb:"; "$IP" -n pri -s link show type ifb | sed -n '1,6p'
+	echo "--- cli c0:"; "$IP" -n cli -s link show c0 | sed -n '3,6p'
+}
+
 # e2e_field KEY: a value of seqcheck's summary in $W/seq.out.
 e2e_field()
 {
@@ -133,7 +146,7 @@ e2e_topology()
 	"$IP" -batch - <<-EOF || return 1
 	link add p0 netns pri type veth peer name p0s netns sw
 	link add b0 netns bak type veth peer name b0s netns sw
-	link add c0 netns cli type veth peer name c0s netns sw
+	link add c0 netns cli address $CLIENT_MAC type veth peer name c0s netns sw
 	link add eth0 netns gp address $GUEST_MAC type veth peer name vgp netns pri
 	link add eth0 netns gb address $GUEST_MAC type veth peer name vgb netns bak
 	EOF
@@ -168,17 +181,22 @@ e2e_topology()
 	addr add 10.77.0.2/24 dev brb
 	link set lo up
 	EOF
+	# The guest knows the client's address for good: its ARP would
+	# otherwise be output held like any other, and a primary killed
+	# early would have nothing released yet (the net suite tests ARP).
 	nsbatch gp <<-EOF || return 1
 	addr add $GUEST_IP/24 dev eth0
 	addr add $GUEST_IP6/64 dev eth0 nodad
 	link set eth0 up
 	link set lo up
+	neigh add $CLIENT_IP lladdr $CLIENT_MAC dev eth0 nud permanent
 	EOF
 	# The standby: addressed, but down until the guest is restored.
 	nsbatch gb <<-EOF || return 1
 	addr add $GUEST_IP/24 dev eth0
 	addr add $GUEST_IP6/64 dev eth0 nodad
 	link set lo up
+	neigh add $CLIENT_IP lladdr $CLIENT_MAC dev eth0 nud permanent
 	EOF
 	nsbatch cli <<-EOF || return 1
 	addr add $CLIENT_IP/24 dev c0

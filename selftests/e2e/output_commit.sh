@@ -34,6 +34,7 @@ trial()
 	e2e_primary "$net" "" || { echo "no checkpoint committed"; return 1; }
 	"$IP" netns exec pri "$REMUSCTL" net show vgp epochs >"$W/net.txt" 2>&1
 	e2e_kill_when "$1" || return 1
+	e2e_netstate >>"$W/net.txt" 2>&1
 	wait "$SEQ"
 	return 0
 }
