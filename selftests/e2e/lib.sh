@@ -196,7 +196,6 @@ e2e_topology()
 	addr add $GUEST_IP/24 dev eth0
 	addr add $GUEST_IP6/64 dev eth0 nodad
 	link set lo up
-	neigh add $CLIENT_IP lladdr $CLIENT_MAC dev eth0 nud permanent
 	EOF
 	nsbatch cli <<-EOF || return 1
 	addr add $CLIENT_IP/24 dev c0
