@@ -7,9 +7,12 @@
 # the harness reported, as TAP. -l lists the scenarios.
 #
 #   failures    exit status, failed check, short plan, test timeout, kernel
-#               WARN, missing remus.ko: each fails; pass, skip and a test
-#               that leaves a process behind do not; the output of a failed
-#               test reaches the report and its log file
+#               WARN, missing remus.ko, a test that leaves a netns, a link,
+#               a loop device or a daemon behind: each fails (and the
+#               leftovers are gone for the next test); pass, skip and a
+#               test whose background child dies with its process group
+#               do not; the output of a failed test reaches the report and
+#               its log file
 #   poweroff    the VM powers off mid-run: the run fails, no end marker,
 #               the later test runs in a second boot
 #   panic       a kernel panic: the test and the run fail; without a
@@ -95,7 +98,8 @@ case $SCENARIO in
 failures)
 	vm REMUS_KO= -- harness:pass harness:skip harness:fail_exit \
 		harness:fail_check harness:plan_short harness:hang \
-		harness:leak_bg harness:no_leftovers harness:warn harness:needs_ko
+		harness:leak_bg harness:leak harness:no_leftovers harness:warn \
+		harness:needs_ko
 	expect_failed_run
 	expect_result harness:pass "ok harness:pass$"
 	expect_counts harness:pass "2 0 0"
@@ -108,7 +112,12 @@ failures)
 	expect_counts harness:plan_short "2 1 0"
 	expect_result harness:hang "not ok harness:hang # TIMEOUT after 3 s"
 	expect_result harness:leak_bg "ok harness:leak_bg$"
+	expect_result harness:leak "not ok harness:leak # left behind: netns harness-leak, link harness-leak0, link harness-leak1, \\.\\.\\."
+	tap_expect_match "harness:leak: the loop device and the daemon are named" \
+		"loop /dev/loop[0-9]+.*process [0-9]+ sleep" \
+		"$(tr '\n' ' ' <"$DIR/results/harness/leak.log" 2>&1)"
 	expect_result harness:no_leftovers "ok harness:no_leftovers$"
+	expect_counts harness:no_leftovers "5 0 0"
 	expect_result harness:warn "not ok harness:warn # kernel: WARNING:"
 	expect_counts harness:warn "1 1 0"
 	expect_result harness:needs_ko "not ok harness:needs_ko # not run: remus.ko missing"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# runner.sh [--vm] [--console] [--skip N] PLAN
+# runner.sh [--vm] [--setup] [--console] [--skip N] PLAN
 #
 # Runs the tests listed in PLAN and writes one aggregated TAP stream to
 # stdout, in the layout of the kernel's kselftest runner: for each test a
@@ -24,7 +24,11 @@
 #
 # --vm: this is the test VM. After each test, new kernel messages are
 # read (dmesg -c) and the test fails if they hold a warning, bug, oops or
-# the like, or if the kernel picked up a bad taint flag meanwhile.
+# the like, or if the kernel picked up a bad taint flag meanwhile. It also
+# fails if it left something behind: a network namespace, a network
+# device, a device-mapper or loop device, a process, a reference on
+# remus.ko (a qdisc or a target); the runner then removes it.
+# --setup: the tests set the VM up; what they leave is meant to stay.
 # --console: copy each test's output to stderr as it finishes.
 # --skip N: start after the first N tests of PLAN (resuming after a crash).
 #
@@ -32,18 +36,20 @@
 
 VM=
 CONSOLE=
+SETUP=
 SKIP=0
 while [ $# -gt 1 ]; do
 	case $1 in
 	--vm) VM=1 ;;
 	--console) CONSOLE=1 ;;
+	--setup) SETUP=1 ;;
 	--skip) SKIP=$2; shift ;;
 	*) break ;;
 	esac
 	shift
 done
 if [ $# -ne 1 ] || [ ! -r "$1" ]; then
-	echo "usage: runner.sh [--vm] [--console] [--skip N] PLAN" >&2
+	echo "usage: runner.sh [--vm] [--setup] [--console] [--skip N] PLAN" >&2
 	exit 2
 fi
 PLAN=$1
@@ -110,6 +116,102 @@ load_remus()
 	return 1
 }
 
+# state: what a test must leave as it found it, one item a line (VM only;
+# shell builtins only, it runs twice per test). Processes of sessions
+# other than init's are what tests started (each runs in a session of
+# its own) and escaped the kill of their process group.
+state()
+{
+	for _f in /run/netns/*; do
+		[ -e "$_f" ] && echo "netns ${_f##*/}"
+	done
+	for _f in /sys/class/net/*; do
+		[ -e "$_f" ] && echo "link ${_f##*/}"
+	done
+	for _f in /sys/block/dm-*/dm/name; do
+		[ -r "$_f" ] && read -r _v <"$_f" && echo "dm $_v"
+	done
+	for _f in /sys/block/loop*/loop/backing_file; do
+		[ -r "$_f" ] || continue
+		_v=${_f#/sys/block/}
+		echo "loop /dev/${_v%%/*}"
+	done
+	if [ -r /sys/module/remus/refcnt ]; then
+		read -r _v </sys/module/remus/refcnt
+		echo "remus.ko-refcount $_v"
+	fi
+	for _f in /proc/[0-9]*/stat; do
+		{ read -r _v <"$_f"; } 2>/dev/null || continue
+		# shellcheck disable=SC2086
+		set -- ${_v##*) }
+		# Killed ones linger as zombies of init until it waits.
+		case $1 in Z|X|x) continue ;; esac
+		[ "$4" = 0 ] && continue
+		_c=${_v#*(}
+		_p=${_f#/proc/}
+		echo "process ${_p%/stat} ${_c%)*}"
+	done
+}
+
+# check_leaks: fail the test that left something behind (naming it), and
+# clean up after it so that the next test starts from the same state.
+check_leaks()
+{
+	state | grep -vxF -f "$SCRATCH/before" >"$SCRATCH/leaks"
+	[ -s "$SCRATCH/leaks" ] || return 0
+	# A process SIGKILLed a moment ago may not be dead yet.
+	if grep -q '^process' "$SCRATCH/leaks"; then
+		sleep 0.2
+		state | grep -vxF -f "$SCRATCH/before" >"$SCRATCH/leaks"
+		[ -s "$SCRATCH/leaks" ] || return 0
+	fi
+	clean_up "$SCRATCH/leaks"
+	{
+		echo "--- left behind (the runner cleaned up) ---"
+		cat "$SCRATCH/leaks"
+		if state | grep -vxF -f "$SCRATCH/before" >"$SCRATCH/still"; then
+			echo "--- still there after the clean-up ---"
+			cat "$SCRATCH/still"
+		fi
+	} >>"$SCRATCH/out"
+	_l="left behind: $(cut -d' ' -f1,2 "$SCRATCH/leaks" | head -n 3 | tr '\n' ',' | sed 's/,$//; s/,/, /g')"
+	[ "$(wc -l <"$SCRATCH/leaks")" -gt 3 ] && _l="$_l, ..."
+	if [ -z "$WHY" ] || [ "$WHY" = SKIP ]; then
+		WHY=$_l
+	else
+		WHY="$WHY; $_l"
+	fi
+	RC=1
+}
+
+# clean_up LEAKS_FILE: undo what a test left behind, most dependent first.
+clean_up()
+{
+	# shellcheck disable=SC2034
+	while read -r _k _a _b; do
+		[ "$_k" = process ] && kill -KILL "$_a" 2>/dev/null
+	done <"$1"
+	while read -r _k _a _b; do
+		case $_k in
+		dm) DM_DISABLE_UDEV=1 /usr/sbin/dmsetup --noudevsync remove -f "$_a" ;;
+		esac
+	done <"$1" >/dev/null 2>&1
+	while read -r _k _a _b; do
+		case $_k in
+		loop) losetup -d "$_a" ;;
+		netns) /sbin/ip netns del "$_a" ;;
+		link) /sbin/ip link del "$_a" ;;
+		esac
+	done <"$1" >/dev/null 2>&1
+	# A remus qdisc on a device the test did not create.
+	if grep -q '^remus.ko-refcount' "$1"; then
+		for _f in /sys/class/net/*; do
+			/sbin/tc qdisc del dev "${_f##*/}" root
+			/sbin/tc qdisc del dev "${_f##*/}" ingress
+		done >/dev/null 2>&1
+	fi
+}
+
 [ -n "$VM" ] && dmesg -c >/dev/null
 
 N=0
@@ -149,6 +251,7 @@ while read -r SUITE TEST TIMEOUT NEEDS EXE; do
 			# The test's kernel messages go to the test: take what
 			# came before it (a previous test's late teardown).
 			[ -n "$VM" ] && dmesg -c >>"$SCRATCH/prev-kmsg"
+			[ -n "$VM" ] && state >"$SCRATCH/before"
 			# shellcheck disable=SC2086
 			set -- $EXE
 			export TEST_TIMEOUT="$TIMEOUT" SUITE_DIR="${1%/*}"
@@ -162,6 +265,7 @@ while read -r SUITE TEST TIMEOUT NEEDS EXE; do
 			elif [ "$RC" -ne 0 ]; then
 				WHY="exit status $RC"
 			fi
+			[ -n "$VM" ] && [ -z "$SETUP" ] && check_leaks
 		fi
 		;;
 	esac
