@@ -346,6 +346,10 @@ done
 # Every option of selftests/config and of the suites' own config fragments.
 KCONFIG=/boot/config-$KVER
 [ -r "$KCONFIG" ] || fail_early "$KCONFIG missing"
+declare -A KCFG
+while IFS= read -r line; do
+	case $line in CONFIG_*=*) KCFG[${line%%=*}]=${line#*=} ;; esac
+done <"$KCONFIG"
 missing=
 for frag in selftests/config ${VMTEST_CONFIG:-} "${SEL_SUITES[@]/#/selftests/}"; do
 	[ -d "$frag" ] && frag=$frag/config
@@ -354,17 +358,18 @@ for frag in selftests/config ${VMTEST_CONFIG:-} "${SEL_SUITES[@]/#/selftests/}";
 		case $line in
 		CONFIG_*=*)
 			opt=${line%%=*}
-			if ! grep -Eq "^$opt=(y|m)$" "$KCONFIG"; then
-				have=$(grep -E "^($opt=|# $opt is not set)" "$KCONFIG")
-				missing+=" $opt (${have:-absent}; $frag)"
-			fi
+			case ${KCFG[$opt]:-} in
+			y|m) ;;
+			'') missing+=" $opt (not set; $frag)" ;;
+			*) missing+=" $opt (=${KCFG[$opt]}; $frag)" ;;
+			esac
 			;;
 		"# CONFIG_"*" is not set")
 			opt=${line#\# }
 			opt=${opt%% *}
-			if grep -Eq "^$opt=(y|m)$" "$KCONFIG"; then
-				missing+=" $opt=n ($frag)"
-			fi
+			case ${KCFG[$opt]:-} in
+			y|m) missing+=" $opt=n ($frag)" ;;
+			esac
 			;;
 		esac
 	done <"$frag"
