@@ -16,17 +16,19 @@
 . "$(dirname "$0")/lib.sh"
 
 TRIALS=${1:-${E2E_DISK_TRIALS:-6}}
-e2e_init
 export DM_DISABLE_UDEV=1
 DMSETUP="$(command -v dmsetup) --noudevsync" || tap_bail "dmsetup missing"
+# Registered first, so it runs last: after every process that holds the
+# disks open (the daemons, the restored guest) is gone.
 tap_defer disks_down
+e2e_init
 
 SECTORS=4096	# 2 MiB: 2048 blocks of the guest's, and room
 
 disks_down()
 {
-	$DMSETUP remove gdisk-p 2>/dev/null
-	$DMSETUP remove gdisk-b 2>/dev/null
+	$DMSETUP remove --retry gdisk-p 2>/dev/null
+	$DMSETUP remove --retry gdisk-b 2>/dev/null
 	[ -n "${LP:-}" ] && losetup -d "$LP" 2>/dev/null
 	[ -n "${LB:-}" ] && losetup -d "$LB" 2>/dev/null
 	LP= LB=
