@@ -22,7 +22,7 @@ scenario=$1; shift
 args=$(IFS=:; echo "$*")
 # XT_GUEST_MEM, XT_GUEST_PERIOD, XT_INTERVAL, XT_HOTPLUG reach the scenario via xt.env=.
 env=
-for v in XT_GUEST_MEM XT_GUEST_PERIOD XT_INTERVAL XT_HOTPLUG XT_SUSPEND_CYCLES XT_FAIL_AFTER_CKPT_MS; do
+for v in XT_GUEST_MEM XT_GUEST_PERIOD XT_INTERVAL XT_HOTPLUG XT_SUSPEND_CYCLES XT_FAIL_AFTER_CKPT_MS XT_GUEST_NODISK; do
 	[ -n "${!v:-}" ] && env="$env${env:+;}$v=${!v}"
 done
 

@@ -76,7 +76,7 @@ name = "$name"
 type = "pvh"
 kernel = "/xt/guest/vmlinux"
 ramdisk = "/xt/guest/initrd.cpio.gz"
-extra = "console=hvc0 quiet seq.ip=$XT_GUEST_IP/24 seq.dst=$XT_CLIENT_IP seq.port=$XT_PORT seq.period=$period"
+extra = "console=hvc0 quiet seq.ip=$XT_GUEST_IP/24 seq.dst=$XT_CLIENT_IP seq.port=$XT_PORT seq.period=$period${XT_GUEST_NODISK:+ seq.disk=0}"
 memory = $mem
 maxmem = $mem
 vcpus = 1

@@ -74,7 +74,7 @@ else
 	xt_log "injecting $kind at $t_fail (sender $send, helper $helper, primary $pdom)"
 	case $kind in
 	destroy) (xl -v destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) & ;;
-	kill) xl pause guest; kill -9 "$send" $helper ;;
+	kill) xl pause guest; kill -9 "$send" $helper; xt_now >/run/dead.t ;;
 	linkcut)
 		ip netns exec A tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100% ;;
@@ -82,9 +82,10 @@ else
 	xt_result fail_at_checkpoint "$(xt_walk_count /run/walk.log)"
 	# When the primary is really gone (xl destroy first tears devices
 	# down, and xl remus may resume the guest meanwhile).
+	# (kill: once xl pause has returned; it takes seconds under load.)
 	if [ "$kind" = destroy ]; then
 		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) &
-	else
+	elif [ "$kind" != kill ]; then
 		echo "$t_fail" >/run/dead.t
 	fi
 	(sleep 5; xt_snapshot "5 s after $kind") &
