@@ -145,8 +145,8 @@ for stage in $STAGES; do
 	*) echo "check: no stage '$stage' (stages: $ALL_STAGES)" >&2; exit 2 ;;
 	esac
 	rm -f "$CHK/$stage.tap"
-	case " build unit vm harness " in
-	*" $stage "*) "stage_$stage" ;;
+	case $stage in
+	build|unit|vm|harness) "stage_$stage" ;;
 	*) stage_extra "$stage" ;;
 	esac
 	[ -f "$CHK/$stage.tap" ] && files+=("$CHK/$stage.tap")

@@ -26,7 +26,10 @@ TAP_DEFERRED=
 TAP_PIDS=
 TAP_DONE=
 
+# Full paths: busybox's ip and tc applets win over bare names.
+# shellcheck disable=SC2034
 IP=/sbin/ip
+# shellcheck disable=SC2034
 TC=/sbin/tc
 
 echo "TAP version 13"

@@ -20,8 +20,8 @@ tap_check "tc deletes it" $TC -n $NS qdisc del dev lo root
 tap_check "tc adds plug" $TC -n $NS qdisc add dev lo root handle 2: plug limit 100
 tap_expect_match "tc shows plug" "qdisc plug 2: root" "$($TC -n $NS qdisc show dev lo)"
 
-printf 'link add smoke0 type veth peer name smoke1\nlink set smoke0 up\nlink set smoke1 up\n' >batch
-$IP -n $NS -batch batch
+printf 'link add smoke0 type veth peer name smoke1\nlink set smoke0 up\nlink set smoke1 up\n' >veth.batch
+$IP -n $NS -batch veth.batch
 tap_expect_eq "ip -batch made a veth pair" 2 \
 	"$($IP -n $NS -o link show type veth | grep -c 'smoke[01]@')"
 

@@ -79,8 +79,8 @@ parse_manifest()
 {
 	local suite=$1 file=selftests/$1/vm.tests
 	local key rest lineno=0 word name timeout needs src
-	S_CI[$suite]=no S_TIMEOUT[$suite]=$DEFAULT_TIMEOUT S_MODULES[$suite]=
-	S_BINARIES[$suite]= S_NEEDS[$suite]=- S_TESTS[$suite]=
+	S_CI[$suite]=no S_TIMEOUT[$suite]=$DEFAULT_TIMEOUT S_MODULES[$suite]=''
+	S_BINARIES[$suite]='' S_NEEDS[$suite]=- S_TESTS[$suite]=''
 	while IFS= read -r line || [ -n "$line" ]; do
 		lineno=$((lineno + 1))
 		line=${line%%#*}
@@ -554,11 +554,9 @@ APPEND+=" tsc=reliable no_timer_check cryptomgr.notests random.trust_cpu=on"
 APPEND+=" 8250.nr_uarts=2 clocksource=hpet ${VMTEST_APPEND:-}"
 
 QPID=
-TPID=
 cleanup()
 {
 	[ -n "$QPID" ] && kill "$QPID" 2>/dev/null
-	[ -n "$TPID" ] && kill "$TPID" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -652,7 +650,7 @@ timeout_of() { echo "${TIMEOUT_OF[$1]:-$DEFAULT_TIMEOUT}"; }
 # entries finished, counting the crashed one) and DIED_IN.
 collect()
 {
-	local tap=$1 name= line out=$WORK/block.txt status directive
+	local tap=$1 name='' line out=$WORK/block.txt status directive
 	DIED_IN=
 	COLLECTED=0
 	: >"$out"
