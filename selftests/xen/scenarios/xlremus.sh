@@ -63,18 +63,25 @@ if [ "$kind" = none ]; then
 else
 	helper=$(xt_children "$send" libxl-save-hel)
 	pdom=$(xt_domid guest)
-	# XT_FAIL_AFTER_CKPT_MS: strike that long after a checkpoint arrives,
-	# while the guest runs and talks, not at a random point.
-	if [ -n "${XT_FAIL_AFTER_CKPT_MS:-}" ]; then
-		n0=$(xt_walk_count /run/walk.log)
-		xt_wait 60 xt_has_ckpt /run/walk.log $((n0 + 1))
-		sleep "$(xt_fcalc "$XT_FAIL_AFTER_CKPT_MS / 1000")"
-	fi
 	t_fail=$(xt_now)
 	xt_log "injecting $kind at $t_fail (sender $send, helper $helper, primary $pdom)"
 	case $kind in
 	destroy) (xl -v destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) & ;;
-	kill) xl pause guest; kill -9 "$send" $helper; xt_now >/run/dead.t ;;
+	kill)
+		if [ -n "${XT_FAIL_AFTER_CKPT_MS:-}" ]; then
+			# Strike that long after the next checkpoint arrives, while
+			# the guest runs and talks (xstrike: no exec on the way).
+			n0=$(xt_walk_count /run/walk.log)
+			/xt/bin/xstrike -l /run/walk.log -n $((n0 + 1)) -d "$XT_FAIL_AFTER_CKPT_MS" \
+				-D "$pdom" "$send" $helper >/run/strike.txt 2>&1
+			t_fail=$(sed -n 's/^paused t=//p' /run/strike.txt)
+			xt_log "xstrike: $(tr '\n' ' ' </run/strike.txt)"
+			t_fail=${t_fail:-$(xt_now)}
+		else
+			xl pause guest; kill -9 "$send" $helper
+			t_dead=$(xt_now)
+		fi
+		echo "${t_dead:-$t_fail}" >/run/dead.t ;;
 	linkcut)
 		ip netns exec A tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100% ;;
