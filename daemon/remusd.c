@@ -50,7 +50,7 @@ struct opts {
 	unsigned int delta_cache;
 	unsigned int heartbeat_ms, timeout_ms, reconnect_ms;
 	const char *policy;
-	bool blackhole, no_repair, once, no_attach;
+	bool blackhole, no_repair, once, no_attach, no_precopy;
 	const char *dirty;
 	const char *name, *socket;
 	const char *image;
@@ -111,7 +111,7 @@ enum {
 	OPT_RECONNECT, OPT_POLICY, OPT_BLACKHOLE, OPT_NO_REPAIR, OPT_ONCE,
 	OPT_DIRTY, OPT_NAME, OPT_SOCKET, OPT_IMAGE, OPT_REPAIR_PEER, OPT_NET,
 	OPT_DISK, OPT_LOG_LEVEL, OPT_SYSLOG, OPT_PROGRESS, OPT_NO_PROGRESS,
-	OPT_CONFIG, OPT_NO_ATTACH, OPT_RECEIVER,
+	OPT_CONFIG, OPT_NO_ATTACH, OPT_RECEIVER, OPT_NO_PRECOPY,
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +143,7 @@ static const struct option long_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
 	{ "receiver", required_argument, NULL, OPT_RECEIVER },
+	{ "no-precopy", no_argument, NULL, OPT_NO_PRECOPY },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
@@ -171,6 +172,8 @@ static void usage(FILE *f)
 "  --encrypt                  encrypt the link as well\n"
 "  --interval T               checkpoint period: 25ms (default), 1ms, 500us\n"
 "  --pipeline N               checkpoints in flight (1 = classic Remus)\n"
+"  --no-precopy               copy everything in the pause (default: copy\n"
+"                             early while the guest runs, when tracking can)\n"
 "  --compress lz4|zlib|zstd|none  general compressor (default lz4)\n"
 "  --no-delta, --delta-cache PAGES  XOR delta against the last sent copy\n"
 "  --heartbeat MS --timeout MS --reconnect MS   (100, 1000, 1000)\n"
@@ -291,6 +294,7 @@ static void set_opt(int c, const char *arg)
 		break;
 	case OPT_NO_ATTACH: O.no_attach = true; break;
 	case OPT_RECEIVER: O.receiver = arg; break;
+	case OPT_NO_PRECOPY: O.no_precopy = true; break;
 	case OPT_LOG_LEVEL: {
 		static const char *const n[] = { "err", "warn", "notice",
 						 "info", "debug" };
@@ -648,6 +652,7 @@ static int run_engine(struct remus_backend *b, const char *peer)
 	info.interval_us = O.interval_us;
 	info.blackhole = O.blackhole;
 	info.pipeline = O.pipeline;
+	info.precopy = !O.no_precopy;
 	info.heartbeat_ms = O.heartbeat_ms;
 	info.timeout_ms = O.timeout_ms;
 	info.reconnect_ms = O.reconnect_ms;

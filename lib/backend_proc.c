@@ -85,6 +85,25 @@ static int pb_copy(struct remus_backend *b, struct remus_ckpt *c, bool full)
 	return remus_ckpt_set_state(c, pb->state, strlen(pb->state) + 1);
 }
 
+/* While the guest runs: harvest (re-arming) and read what it wrote. */
+static int pb_precopy(struct remus_backend *b, struct remus_ckpt *c)
+{
+	struct proc_backend *pb = b->priv;
+	uint64_t *pfns;
+	uint8_t *pages;
+	int err;
+
+	err = remus_dirty_harvest(pb->d, &pb->set, REMUS_DIRTY_F_RUNNING);
+	if (err)
+		return err;
+	err = remus_ckpt_reserve(c, pb->set.count, &pfns, &pages);
+	if (err)
+		return err;
+	memcpy(pfns, pb->set.idx, pb->set.count * sizeof(*pfns));
+	return remus_proc_read_pages(pb->p, &pb->range, 1, pb->set.idx,
+				     pb->set.count, pages, 0);
+}
+
 static int pb_check(struct remus_backend *b)
 {
 	struct proc_backend *pb = b->priv;
@@ -98,6 +117,7 @@ static const struct remus_backend_ops proc_ops = {
 	.suspend = pb_suspend,
 	.copy = pb_copy,
 	.postcopy = pb_postcopy,
+	.precopy = pb_precopy,
 	.check = pb_check,
 };
 

@@ -111,6 +111,8 @@ struct remus_engine {
 	uint64_t rate_t0, rate_n0;
 	double rate;
 	struct slot *cur;	/* staging, between suspend and postcopy */
+	struct slot *pre;	/* pre-copied into, before the next suspend */
+	bool precopy_failed;	/* the next copy must be full */
 	uint64_t t_suspend0;
 };
 
@@ -136,6 +138,7 @@ void remus_info_init(struct remus_info *info)
 	info->codec = REMUS_CODEC_LZ4;
 	info->delta_cache_pages = 16384;
 	info->pipeline = 1;
+	info->precopy = true;
 	info->policy = REMUS_POLICY_CONTINUE;
 	info->heartbeat_ms = 100;
 	info->timeout_ms = 1000;
@@ -995,6 +998,7 @@ static void session_end(struct remus_engine *e)
 	/* Whatever was in flight is gone with the session. */
 	for (i = 0; i < e->nr_slots; i++)
 		e->slots[i].state = SLOT_FREE;
+	e->pre = NULL;
 }
 
 /*
@@ -1118,10 +1122,22 @@ int remus_engine_suspend(struct remus_engine *e)
 	struct slot *s;
 	int ok;
 
+	uint64_t pre_pages = 0, pre_ns = 0;
+
 	pthread_mutex_lock(&e->lock);
-	s = slot_free(e);
-	if (s)
-		s->state = SLOT_STAGING;
+	s = e->pre;
+	e->pre = NULL;
+	if (s) {
+		/* What precopy() put in stays: this checkpoint's first part. */
+		pre_pages = s->c.nr_pages;
+		pre_ns = s->c.st.precopy_ns;
+	} else {
+		s = slot_free(e);
+		if (s) {
+			s->state = SLOT_STAGING;
+			s->c.nr_pages = 0;
+		}
+	}
 	pthread_mutex_unlock(&e->lock);
 	if (!s)
 		return 0;	/* checkpoint() keeps one free */
@@ -1132,6 +1148,9 @@ int remus_engine_suspend(struct remus_engine *e)
 		pthread_mutex_lock(&e->lock);
 		s->state = SLOT_FREE;
 		pthread_mutex_unlock(&e->lock);
+		/* Pre-copied pages are re-armed: only a full copy has them. */
+		if (pre_pages)
+			e->precopy_failed = true;
 		return 0;
 	}
 	e->suspended = true;
@@ -1141,11 +1160,14 @@ int remus_engine_suspend(struct remus_engine *e)
 		pthread_mutex_lock(&e->lock);
 		s->state = SLOT_FREE;
 		pthread_mutex_unlock(&e->lock);
+		if (pre_pages)
+			e->precopy_failed = true;
 		return 0;
 	}
 	memset(&s->c.st, 0, sizeof(s->c.st));
+	s->c.st.precopy_pages = pre_pages;
+	s->c.st.precopy_ns = pre_ns;
 	s->c.epoch = n;
-	s->c.nr_pages = 0;
 	s->c.state_len = 0;
 	s->c.t_barrier = remus_now_ns();
 	s->c.st.epoch = n;
@@ -1174,6 +1196,55 @@ int remus_engine_postcopy(struct remus_engine *e)
 		s->c.st.pause_ns = remus_now_ns() - e->t_suspend0;
 	}
 	return ok;
+}
+
+/*
+ * When to pre-copy: a quarter of the interval before the next checkpoint,
+ * for intervals of 4 ms and more (below that it would only add work).
+ */
+static uint64_t precopy_lead(struct remus_engine *e)
+{
+	if (!e->info.precopy || !e->be->ops->precopy || !e->protected ||
+	    e->info.interval_us < 4000)
+		return 0;
+	return (uint64_t)e->info.interval_us * 250ull;
+}
+
+/*
+ * Copy what the guest wrote so far while it runs, into the slot the next
+ * checkpoint will take: the pause is left with what it writes from now
+ * on. Pages written again are copied again then; the later copy wins.
+ */
+static void precopy(struct remus_engine *e)
+{
+	uint64_t t0 = remus_now_ns();
+	struct slot *s;
+	int err;
+
+	pthread_mutex_lock(&e->lock);
+	s = slot_free(e);
+	if (s)
+		s->state = SLOT_STAGING;
+	pthread_mutex_unlock(&e->lock);
+	if (!s)
+		return;		/* the pipeline is full: copy in the pause */
+	s->c.nr_pages = 0;
+	err = e->be->ops->precopy(e->be, &s->c);
+	if (err) {
+		if (err == -EOPNOTSUPP)
+			e->info.precopy = false;
+		else
+			LOG(e, WARN, "pre-copy: %s: copying in the pause",
+			    strerror(-err));
+		/* Whatever it harvested is lost to tracking: copy all. */
+		e->precopy_failed = true;
+		pthread_mutex_lock(&e->lock);
+		s->state = SLOT_FREE;
+		pthread_mutex_unlock(&e->lock);
+		return;
+	}
+	s->c.st.precopy_ns = remus_now_ns() - t0;
+	e->pre = s;
 }
 
 /*
@@ -1212,6 +1283,8 @@ int remus_engine_checkpoint(struct remus_engine *e)
 		now = remus_now_ns();
 		if (now >= e->next_ns)
 			break;
+		if (now + precopy_lead(e) >= e->next_ns && !e->pre)
+			precopy(e);
 		ms = (int)((e->next_ns - now + 999999) / 1000000);
 		if (ms > 1) {
 			poll(&p, 1, ms - 1);
@@ -1255,6 +1328,10 @@ static int take_checkpoint(struct remus_engine *e, bool full)
 
 	if (remus_engine_suspend(e) != 1)
 		return -EIO;
+	if (e->precopy_failed) {
+		full = true;
+		e->precopy_failed = false;
+	}
 	t0 = remus_now_ns();
 	err = e->be->ops->copy(e->be, &e->cur->c, full);
 	e->cur->c.st.copy_ns = remus_now_ns() - t0;

@@ -117,6 +117,8 @@ struct remus_epoch_stats {
 	uint64_t commit_ns;		/* barrier to release */
 	uint64_t lag_ns;		/* start later than the interval asked */
 	uint64_t codec_ns;		/* inside compressors */
+	uint64_t precopy_pages;		/* copied before the pause */
+	uint64_t precopy_ns;		/* guest running */
 };
 
 struct remus_info {
@@ -129,6 +131,8 @@ struct remus_info {
 	enum remus_codec codec;		/* general compressor, when compression */
 	unsigned int delta_cache_pages;	/* sender's XOR cache; 0 = no deltas */
 	unsigned int pipeline;		/* checkpoints in flight, >= 1 */
+	bool precopy;			/* copy early, while the guest runs,
+					 * when the backend can (see ops) */
 	enum remus_policy policy;
 	bool repair;			/* keep trying to re-pair on loss */
 	unsigned int heartbeat_ms;
@@ -172,12 +176,12 @@ struct remus_backend_ops {
 	int (*copy)(struct remus_backend *b, struct remus_ckpt *c, bool full);
 	int (*postcopy)(struct remus_backend *b);
 	/*
-	 * Optional: the guest runs; read every page into @c for the initial
-	 * live copy of a session (the engine then copies only what was
-	 * written since, paused). Without it the first checkpoint copies
-	 * every page paused.
+	 * Optional: the guest runs; put the pages written since the last
+	 * harvest into @c and re-arm their tracking, so that copy() in the
+	 * pause finds only what is written after this. -EOPNOTSUPP when the
+	 * tracking cannot (soft-dirty): the engine stops asking.
 	 */
-	int (*live_copy)(struct remus_backend *b, struct remus_ckpt *c);
+	int (*precopy)(struct remus_backend *b, struct remus_ckpt *c);
 	/* 0 while the guest lives, -ESRCH once it is gone. */
 	int (*check)(struct remus_backend *b);
 	/* Backends that drive the loop themselves: run it. */

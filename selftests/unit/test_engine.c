@@ -57,14 +57,18 @@ struct guest {
 	int stop_after;		/* remus_engine_stop() after this many */
 	struct remus_engine *e;
 	bool fail_suspend;
+	bool precopied;		/* this epoch's first part was pre-copied */
+	int precopies;
 };
 
-/* What the guest writes before checkpoint n: pages n*5 .. n*5+4 mod 64. */
-static void write_epoch(uint8_t mem[PAGES][PAGE], uint8_t *dirty, uint64_t n)
+/* What the guest writes before checkpoint n: pages n*5+k0 .. n*5+k1-1
+ * mod 64. */
+static void write_part(uint8_t mem[PAGES][PAGE], uint8_t *dirty, uint64_t n,
+		       unsigned int k0, unsigned int k1)
 {
 	unsigned int k;
 
-	for (k = 0; k < PER_EPOCH; k++) {
+	for (k = k0; k < k1; k++) {
 		unsigned int p = (unsigned int)((n * PER_EPOCH + k) % PAGES);
 
 		memset(mem[p], 0, PAGE);
@@ -73,6 +77,23 @@ static void write_epoch(uint8_t mem[PAGES][PAGE], uint8_t *dirty, uint64_t n)
 		if (dirty)
 			dirty[p] = 1;
 	}
+}
+
+/* ... then writes its first page of the epoch again. */
+static void rewrite_first(uint8_t mem[PAGES][PAGE], uint8_t *dirty,
+			  uint64_t n)
+{
+	unsigned int p = (unsigned int)((n * PER_EPOCH) % PAGES);
+
+	mem[p][200] = (uint8_t)(n * 7 + 1);
+	if (dirty)
+		dirty[p] = 1;
+}
+
+static void write_epoch(uint8_t mem[PAGES][PAGE], uint8_t *dirty, uint64_t n)
+{
+	write_part(mem, dirty, n, 0, PER_EPOCH);
+	rewrite_first(mem, dirty, n);
 }
 
 static int g_geometry(struct remus_backend *b, struct remus_hello *h)
@@ -96,16 +117,14 @@ static int g_suspend(struct remus_backend *b)
 	return 1;
 }
 
-static int g_copy(struct remus_backend *b, struct remus_ckpt *c, bool full)
+/* The dirty pages into c, clean again. */
+static int copy_dirty(struct guest *g, struct remus_ckpt *c, bool full)
 {
-	struct guest *g = b->priv;
 	uint64_t *pfns;
 	uint8_t *pages;
 	unsigned int p;
 	int err;
 
-	/* The guest ran: one more epoch of writes. */
-	write_epoch(g->mem, g->dirty, ++g->step);
 	for (p = 0; p < PAGES; p++) {
 		if (!full && !g->dirty[p])
 			continue;
@@ -116,7 +135,38 @@ static int g_copy(struct remus_backend *b, struct remus_ckpt *c, bool full)
 		memcpy(pages, g->mem[p], PAGE);
 		g->dirty[p] = 0;
 	}
+	return 0;
+}
+
+/*
+ * The guest ran: one more epoch of writes, the first part of it already
+ * pre-copied when pre-copy is on (and the first page written again since).
+ */
+static int g_copy(struct remus_backend *b, struct remus_ckpt *c, bool full)
+{
+	struct guest *g = b->priv;
+	int err;
+
+	g->step++;
+	if (!g->precopied)
+		write_part(g->mem, g->dirty, g->step, 0, 3);
+	write_part(g->mem, g->dirty, g->step, 3, PER_EPOCH);
+	rewrite_first(g->mem, g->dirty, g->step);
+	g->precopied = false;
+	err = copy_dirty(g, c, full);
+	if (err)
+		return err;
 	return remus_ckpt_set_state(c, &g->step, sizeof(g->step));
+}
+
+static int g_precopy(struct remus_backend *b, struct remus_ckpt *c)
+{
+	struct guest *g = b->priv;
+
+	write_part(g->mem, g->dirty, g->step + 1, 0, 3);
+	g->precopied = true;
+	g->precopies++;
+	return copy_dirty(g, c, false);
 }
 
 static int g_postcopy(struct remus_backend *b)
@@ -136,6 +186,15 @@ static const struct remus_backend_ops guest_ops = {
 	.suspend = g_suspend,
 	.copy = g_copy,
 	.postcopy = g_postcopy,
+};
+
+static const struct remus_backend_ops guest_precopy_ops = {
+	.kind = "synthetic, pre-copying",
+	.geometry = g_geometry,
+	.suspend = g_suspend,
+	.copy = g_copy,
+	.postcopy = g_postcopy,
+	.precopy = g_precopy,
 };
 
 static void started(void *data, struct remus_engine *e)
@@ -383,6 +442,36 @@ static void test_orderly(const uint8_t *key, bool compress, unsigned int depth)
 	free(x);
 }
 
+/* Pre-copy while the guest runs: the committed image is still exact, with
+ * pages written again after the pre-copy carried by the pause's copy. */
+static void test_precopy(void)
+{
+	struct guest g = { .stop_after = 30 };
+	struct remus_backend b = { .ops = &guest_precopy_ops, .priv = &g };
+	struct remus_ctx c = ctx;
+	struct remus_info info;
+	struct peer p;
+	struct bk *x = bk_start(NULL, 20, 300, true);
+	int end;
+
+	info_for(&info, &p, x, NULL);
+	info.interval_us = 8000;	/* pre-copy needs 4 ms or more */
+	c.started = started;
+	c.started_data = &g;
+	end = remus_start(&c, &info, &b, -1, -1);
+	pthread_join(x->t, NULL);
+	CHECK(end == REMUS_END_STOPPED && g.precopies >= 20,
+	      "pre-copy: used while the guest runs",
+	      "expected STOPPED and >= 20 pre-copies, saw %d and %d", end,
+	      g.precopies);
+	CHECK(!x->k.mismatch && x->k.state == g.step &&
+	      !memcmp(x->k.committed, g.mem, sizeof(g.mem)),
+	      "pre-copy: committed image is the guest's memory",
+	      "committed image differs (state %" PRIu64 " of %" PRIu64 ")",
+	      x->k.state, g.step);
+	free(x);
+}
+
 /* The primary vanishes (connection closed, no goodbye): failover to the
  * last committed checkpoint. */
 static void test_primary_vanishes(void)
@@ -571,10 +660,11 @@ int main(void)
 	uint8_t key[REMUS_WIRE_KEY_LEN];
 
 	memset(key, 0x5a, sizeof(key));
-	printf("TAP version 13\n1..21\n");
+	printf("TAP version 13\n1..23\n");
 	test_orderly(key, true, 1);
 	test_orderly(NULL, false, 1);
 	test_orderly(key, true, 3);
+	test_precopy();
 	test_primary_vanishes();
 	test_backup_silent(REMUS_POLICY_CONTINUE);
 	test_backup_silent(REMUS_POLICY_PAUSE);
