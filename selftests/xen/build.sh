@@ -10,7 +10,9 @@
 #                 with their ldd closures, kernel modules, the domU kernel
 #   dom0.cpio     base.cpio + the scripts and programs (rebuilt every time)
 # Project binaries ride along when present: ./remus.ko, build/remusd,
-# build/remusctl go to /xt/project/; XT_EXTRA="SRC[:DST] ..." adds more.
+# build/remusctl go to /xt/project/ (XT_PROJECT=DIR takes all three from
+# DIR instead, e.g. a `make O=DIR` tree with the module copied in);
+# XT_EXTRA="SRC[:DST] ..." adds more.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -95,7 +97,12 @@ cp -a "$XT_SRC/dom0/hotplug" top.root/xt/
 cp -a "$XT_SRC/scenarios" top.root/xt/
 cp bin/* top.root/xt/bin/
 cp guest.cpio.gz top.root/xt/guest/initrd.cpio.gz
-for b in "$XT_TOP/remus.ko" "$XT_TOP/build/remusd" "$XT_TOP/build/remusctl"; do
+if [ -n "${XT_PROJECT:-}" ]; then
+	project="$XT_PROJECT/remus.ko $XT_PROJECT/remusd $XT_PROJECT/remusctl"
+else
+	project="$XT_TOP/remus.ko $XT_TOP/build/remusd $XT_TOP/build/remusctl"
+fi
+for b in $project; do
 	[ -e "$b" ] && xt_install top.root "$b" "/xt/project/${b##*/}"
 done
 for e in ${XT_EXTRA:-}; do

@@ -34,9 +34,11 @@ mkdir -p "$logs"
 : >"$logs/console.log"
 : >"$logs/tap.log"
 
-# One nested Xen at a time on this machine.
-exec 9>"$XT_OUT/.qemu.lock"
-flock -w "$limit" 9 || xt_die "another test VM holds $XT_OUT/.qemu.lock"
+# One nested Xen at a time on this machine, whatever XT_OUT each run builds in.
+lock=${XT_LOCK:-$XT_TOP/build/xen/.qemu.lock}
+mkdir -p "$(dirname "$lock")"
+exec 9>"$lock"
+flock -w "$limit" 9 || xt_die "another test VM holds $lock"
 
 xen_args="console=com1 com1=115200 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all noreboot ${XT_XEN_ARGS:-}"
 dom0_args="console=hvc0 earlyprintk=xen ${XT_DOM0_ARGS:-quiet} 8250.nr_uarts=2 xt.scenario=$scenario${args:+ xt.args=$args}${env:+ xt.env=$env}"

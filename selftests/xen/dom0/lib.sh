@@ -70,7 +70,9 @@ xt_guest_cfg()
 	local vs=",script=/xt/hotplug/vif-fast" ds="script=/xt/hotplug/block-fast,"
 	# XT_HOTPLUG=stock: Debian's vif-bridge and block scripts.
 	[ "${XT_HOTPLUG:-fast}" = stock ] && vs= ds=
-	truncate -s 8M "/run/$name.img"
+	# XT_GUEST_DISK=PATH: the disk is PATH (a block device) instead of a file.
+	local target=${XT_GUEST_DISK:-/run/$name.img}
+	[ -n "${XT_GUEST_DISK:-}" ] || truncate -s 8M "/run/$name.img"
 	cat >"/run/$name.cfg" <<EOC
 name = "$name"
 type = "pvh"
@@ -83,7 +85,7 @@ vcpus = 1
 tsc_mode = "native"
 on_crash = "preserve"
 vif = [ 'mac=00:16:3e:00:00:0a,bridge=xenbr0$vs' ]
-disk = [ 'format=raw,vdev=xvda,access=rw,${ds}target=/run/$name.img' ]
+disk = [ 'format=raw,vdev=xvda,access=rw,${ds}target=$target' ]
 EOC
 	local kv
 	for kv in "$@"; do echo "$kv" >>"/run/$name.cfg"; done

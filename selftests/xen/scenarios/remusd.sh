@@ -1,0 +1,184 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# remusd protects a PVH guest end to end: checkpoints every 200 ms to a
+# local backup remusd (libxl's receiver behind it), the vif buffered (IFB +
+# remus qdisc), the disk on the remus target (replicate on the primary,
+# stage on the backup, both loop files from the same image). Then the
+# primary dies one way, and:
+#   the backup domain runs (its ticks go on), the client hears the guest
+#   again, the client saw no number the resumed guest had not reached
+#   (seqsink: no rollback), the guest's disk holds every number it reported.
+#   remusd.sh KIND [WINDOW_S] [FAILOVER_WAIT_S]
+#   KIND: destroy  xl destroy of the primary domain (its remusd sees it go)
+#         kill     SIGKILL of the primary remusd only; the domain lives on
+#                  with its output held
+#         linkcut  the replication link runs over a veth into netns B (a
+#                  socat relay there); both ends drop everything (netem
+#                  loss 100%): no FIN, no RST
+#         none     rate only
+# XT_NOBUF=1: the same without output buffering (--no-attach, no --net):
+# the check must then see rollbacks, which proves it can fail.
+# One host plays both: the backup runs in its own mount namespace where
+# /dev/mapper/gdisk (the path in the domain's configuration) is its own
+# stage-mode device, and the old primary domain, when it survives, keeps
+# the name, so the backup's runs as guest--incoming.
+. /xt/lib.sh
+kind=${1:-destroy} window=${2:-40} fwait=${3:-300} interval=${XT_INTERVAL:-200}
+hb=${XT_HEARTBEAT:-200} to=${XT_TIMEOUT:-2000}
+P=/xt/project
+export DM_DISABLE_UDEV=1
+echo "1..9" >&3
+xt_result kind "remusd-$kind${XT_NOBUF:+-nobuf}"
+xt_result heartbeat_timeout_ms "$hb/$to"
+
+# The module and the disks: the same image twice, one replicating, one staging.
+insmod $P/remus.ko || { xt_nok "insmod remus.ko"; exit 1; }
+truncate -s 8M /run/p.img && cp /run/p.img /run/b.img
+lp=$(losetup -f --show /run/p.img) && lb=$(losetup -f --show /run/b.img)
+sz=$(blockdev --getsz "$lp")
+echo "0 $sz remus $lp replicate" | dmsetup --noudevsync create gdisk &&
+	echo "0 $sz remus $lb stage" | dmsetup --noudevsync create gdisk-b
+xt_check "remus disks: gdisk replicate, gdisk-b stage" test -b /dev/mapper/gdisk -a -b /dev/mapper/gdisk-b
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >/run/remus.key
+chmod 600 /run/remus.key
+
+xt_sink_start
+XT_GUEST_DISK=/dev/mapper/gdisk xt_guest_cfg guest
+xl create -q /run/guest.cfg
+xt_check "primary guest ticks" xt_wait 400 xt_ticking guest 2 || true
+
+# The link: direct, or through netns B for the cut.
+peer=127.0.0.1:7100
+if [ "$kind" = linkcut ]; then
+	ip netns add B
+	ip link add vA type veth peer name vB netns B
+	ip addr add 10.9.0.1/24 dev vA && ip link set vA up
+	ip -n B addr add 10.9.0.2/24 dev vB && ip -n B link set vB up && ip -n B link set lo up
+	printf '#!/bin/sh\nexec nsenter -t 1 -n socat - TCP:127.0.0.1:7100\n' >/run/relay.sh
+	chmod +x /run/relay.sh
+	ip netns exec B socat TCP-LISTEN:7000,reuseaddr,fork EXEC:/run/relay.sh 2>/run/relayB.log &
+	xt_wait 20 sh -c 'ip netns exec B cat /proc/net/tcp | grep -q ":1B58 00000000:0000 0A"'
+	peer=10.9.0.2:7000
+fi
+
+common="--key /run/remus.key --heartbeat $hb --timeout $to --no-progress --log-level info"
+unshare -m sh -c "mount --bind /dev/mapper/gdisk-b /dev/mapper/gdisk &&
+	exec $P/remusd backup --guest xen --listen 127.0.0.1:7100 --disk gdisk-b \
+	--announce $XT_GUEST_IP --name backup $common" 2>/run/backup.log &
+bpid=$!
+xt_wait 30 test -S /run/remus/backup.sock
+pargs="--guest xen:guest --peer $peer --interval ${interval}ms --disk gdisk --policy pause --name primary"
+[ -n "${XT_NOBUF:-}" ] && pargs="$pargs --no-attach"
+t_start=$(xt_now)
+# shellcheck disable=SC2086
+$P/remusd primary $pargs $common 2>/run/primary.log &
+ppid=$!
+
+status() { $P/remusctl -j status "$1" 2>/dev/null; }
+field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
+acked() { local n; n=$(field "$(status primary)" checkpoints); [ "${n:-0}" -ge "$1" ]; }
+xt_check "first checkpoint acked" xt_wait 400 acked 1
+t_first=$(xt_now)
+xt_result first_checkpoint_s "$(xt_fcalc "$t_first - $t_start")"
+xt_wait 60 acked 2
+s1=$(status primary); t1=$(xt_now)
+n1=$(field "$s1" checkpoints)
+# Sample the per-checkpoint ratio over the window.
+: >/run/ratios
+end=$(xt_fcalc "$t1 + $window")
+while awk -v n="$(xt_now)" -v e="$end" 'BEGIN { exit !(n < e) }'; do
+	s=$(status primary)
+	echo "$(field "$s" epoch) $(field "$s" raw_bytes_last) $(field "$s" wire_bytes_last) $(field "$s" pause_last_ms)" >>/run/ratios
+	sleep 2
+done
+s2=$(status primary); t2=$(xt_now)
+n2=$(field "$s2" checkpoints)
+rate=$(xt_fcalc "(${n2:-0} - ${n1:-0}) / ($t2 - $t1)")
+xt_result checkpoints_per_s "$rate"
+xt_result checkpoints_in_window "$((n2 - n1))"
+xt_result pause_p50_ms "$(field "$s2" pause_p50_ms)"
+xt_result pause_p99_ms "$(field "$s2" pause_p99_ms)"
+xt_result ratio_mean "$(sort -u /run/ratios | awk '$3 > 0 { r += $2 / $3; n++ } END { if (n) printf "%.2f", r / n }')"
+xt_result raw_bytes_mean "$(sort -u /run/ratios | awk '$3 > 0 { r += $2; n++ } END { if (n) printf "%d", r / n }')"
+xt_check "checkpoints flow ($((n2 - n1)) in ${window} s, $rate/s)" test "$((n2 - n1))" -ge 3
+$P/remusctl status primary >/run/status-primary.txt 2>&1
+$P/remusctl status backup >/run/status-backup.txt 2>&1
+
+if [ "$kind" = none ]; then
+	for _ in 1 2 3 4 5; do xt_ok "# SKIP no failure injected"; done
+else
+	pdom=$(xt_domid guest)
+	tick0=$(xt_last_tick guest)
+	t_fail=$(xt_now)
+	xt_log "injecting $kind at $t_fail (primary remusd $ppid, domain $pdom, tick $tick0)"
+	case $kind in
+	destroy)
+		(xl destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) &
+		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) & ;;
+	kill)
+		kill -9 "$ppid"; xt_now >/run/dead.t ;;
+	linkcut)
+		tc qdisc add dev vA root netem loss 100%
+		ip netns exec B tc qdisc add dev vB root netem loss 100%
+		xt_now >/run/dead.t ;;
+	esac
+	xt_check "backup fails over" xt_wait "$fwait" grep -q 'failed over at checkpoint' /run/backup.log
+	t_fo=$(xt_now)
+	xt_result failover_domain_runs_s "$(xt_fcalc "$t_fo - $t_fail")"
+	xt_log "backup: $(grep -E 'primary lost|failing over|failed over' /run/backup.log | tr '\n' '|')"
+	xt_wait 120 test -s /run/dead.t
+	t_dead=$(cat /run/dead.t 2>/dev/null)
+	xt_result primary_gone_s "$(xt_fcalc "${t_dead:-$t_fail} - $t_fail")"
+	bname=guest--incoming
+	xt_domid guest--incoming >/dev/null || bname=guest
+	# The backup's console log keeps the name it was created under.
+	bcons=$(xt_console_log guest--incoming)
+	btick() { sed -n 's/^tick \([0-9]*\) .*/\1/p' "$bcons" 2>/dev/null | tail -n 1; }
+	backup_ticks_past() { local t; t=$(btick); [ -n "$t" ] && [ "$t" -ge "$1" ]; }
+	xt_check "backup domain ($bname) runs: ticks go on past the primary's $tick0" \
+		xt_wait 120 backup_ticks_past $((${tick0:-0} + 2))
+	xt_result backup_tick "$(btick)"
+	xt_wait 120 xt_has_sink_after "${t_dead:-$t_fail}"
+	t_cl=$(xt_sink_first_after "${t_dead:-$t_fail}")
+	if [ -n "$t_cl" ]; then
+		xt_ok "client hears the guest again"
+		xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
+	else
+		xt_nok "client hears the guest again"
+		xt_result failover_client_s none
+	fi
+	sleep 3
+	summary=$(xt_sink_summary)
+	xt_log "sink: $summary"
+	rbs=$(sed -n 's/.* rollbacks=\([0-9]*\).*/\1/p' <<<"$summary")
+	unr=$(sed -n 's/.* unreached=\([0-9]*\).*/\1/p' <<<"$summary")
+	max=$(sed -n 's/.* max=\([0-9]*\).*/\1/p' <<<"$summary")
+	xt_result rollbacks "${rbs:-?}"
+	xt_result unreached "${unr:-?}"
+	if [ -n "${XT_NOBUF:-}" ]; then
+		xt_check "unbuffered: the client saw numbers the resumed guest had not reached (${rbs:-?} rollbacks, ${unr:-?} numbers)" \
+			test "${rbs:-0}" -gt 0
+	else
+		xt_check "output commit: no rollback seen by the client (${rbs:-?})" test "${rbs:-1}" -eq 0
+	fi
+	# The disk, the guest paused: every number it reported is there.
+	xl pause "$bname"
+	sleep 1
+	blockdev --flushbufs /dev/mapper/gdisk-b 2>/dev/null
+	disk=$(/xt/bin/seqdisk /dev/mapper/gdisk-b "${max:-0}")
+	drc=$?
+	xt_log "$disk"
+	xt_result disk "$disk"
+	xt_check "the guest's disk holds every number it reported" test $drc -eq 0
+	xl unpause "$bname"
+fi
+kill "$ppid" 2>/dev/null
+kill "$bpid" 2>/dev/null
+xt_sink_stop
+xl list >/run/xl-list 2>&1
+dmsetup status >/run/dm-status 2>&1
+xt_snapshot end
+xt_dump /run/status-primary.txt /run/status-backup.txt /run/xl-list /run/dm-status /run/ratios \
+	/run/primary.log /run/backup.log /run/destroy.log /run/sink.log /run/relayB.log \
+	"$(xt_console_log guest)" "$(xt_console_log guest--incoming)" /run/snapshots.txt
+exit 0
