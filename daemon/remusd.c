@@ -9,8 +9,10 @@
  * whose lines are "option value" or "option" with the long option names;
  * the command line wins. Logs go to stderr (and syslog with --syslog).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "backend_proc.h"
 #include "backend_xen.h"
 #include "backup.h"
@@ -60,6 +63,8 @@ struct opts {
 	unsigned int nr_nets;
 	const char *disks[MAX_ITEMS];
 	unsigned int nr_disks;
+	const char *announce[MAX_ITEMS];
+	unsigned int nr_announce;
 	int log_level;
 	bool use_syslog;
 	int progress;			/* -1: when stderr is a tty */
@@ -111,7 +116,7 @@ enum {
 	OPT_RECONNECT, OPT_POLICY, OPT_BLACKHOLE, OPT_NO_REPAIR, OPT_ONCE,
 	OPT_DIRTY, OPT_NAME, OPT_SOCKET, OPT_IMAGE, OPT_REPAIR_PEER, OPT_NET,
 	OPT_DISK, OPT_LOG_LEVEL, OPT_SYSLOG, OPT_PROGRESS, OPT_NO_PROGRESS,
-	OPT_CONFIG, OPT_NO_ATTACH, OPT_RECEIVER, OPT_NO_PRECOPY,
+	OPT_CONFIG, OPT_NO_ATTACH, OPT_RECEIVER, OPT_NO_PRECOPY, OPT_ANNOUNCE,
 };
 
 static const struct option long_opts[] = {
@@ -143,6 +148,7 @@ static const struct option long_opts[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "no-attach", no_argument, NULL, OPT_NO_ATTACH },
 	{ "receiver", required_argument, NULL, OPT_RECEIVER },
+	{ "announce", required_argument, NULL, OPT_ANNOUNCE },
 	{ "no-precopy", no_argument, NULL, OPT_NO_PRECOPY },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
@@ -189,7 +195,10 @@ static void usage(FILE *f)
 "Backup:\n"
 "  --guest proc|xen           what it receives (default proc)\n"
 "  --receiver CMD             xen: libxl's Remus receiver (default\n"
-"                             \"xl migrate-receive -r -e\")\n"
+"                             \"exec xl migrate-receive -r -e\")\n"
+"  --announce ADDR            xen: after failover, announce the guest's\n"
+"                             address (gratuitous ARP or unsolicited NA\n"
+"                             with its MAC, from its vif's bridge)\n"
 "  --image FILE               where the committed image goes on failover\n"
 "  -- PROGRAM ARGS            the guest program, started from the image\n"
 "  --repair-peer HOST:PORT    after failover, protect the guest again\n"
@@ -294,6 +303,18 @@ static void set_opt(int c, const char *arg)
 		break;
 	case OPT_NO_ATTACH: O.no_attach = true; break;
 	case OPT_RECEIVER: O.receiver = arg; break;
+	case OPT_ANNOUNCE: {
+		struct in6_addr a;
+
+		if (O.nr_announce == MAX_ITEMS)
+			die_usage("--announce: at most %d", MAX_ITEMS);
+		if (inet_pton(AF_INET, arg, &a) != 1 &&
+		    inet_pton(AF_INET6, arg, &a) != 1)
+			die_usage("--announce: not an IPv4 or IPv6 address: \"%s\"",
+				  arg);
+		O.announce[O.nr_announce++] = arg;
+		break;
+	}
 	case OPT_NO_PRECOPY: O.no_precopy = true; break;
 	case OPT_LOG_LEVEL: {
 		static const char *const n[] = { "err", "warn", "notice",
@@ -414,6 +435,8 @@ static void parse_args(int argc, char **argv)
 			die_usage("backup: --guest proc (default) or xen");
 		if (!strcmp(O.guest, "proc") && !O.prog)
 			die_usage("backup: give the guest program after --, to start it on failover");
+		if (O.nr_announce && strcmp(O.guest, "xen"))
+			die_usage("--announce is for --guest xen (a proc guest's addresses are announced from its namespace)");
 	}
 	if (O.progress < 0)
 		O.progress = isatty(STDERR_FILENO);
@@ -827,6 +850,87 @@ static void nets_passthrough(void)
 		remus_nl_close(&nl);
 }
 
+/* The guest's addresses, with its MACs, from its vifs' bridges. */
+static void xen_announce(const struct remus_xen_failover *fo)
+{
+	unsigned int i, j;
+	int sent = 0;
+
+	for (i = 0; i < O.nr_announce; i++) {
+		uint8_t a[16];
+		int family = inet_pton(AF_INET, O.announce[i], a) == 1 ?
+			     AF_INET : AF_INET6;
+
+		inet_pton(family, O.announce[i], a);
+		for (j = 0; j < fo->nr_nics; j++) {
+			unsigned int idx = if_nametoindex(fo->nics[j].bridge);
+			int err;
+
+			if (!idx) {
+				LOGF(WARN, "announce %s: no bridge \"%s\" for vif %u",
+				     O.announce[i], fo->nics[j].bridge, j);
+				continue;
+			}
+			err = remus_announce_mac(idx, fo->nics[j].mac, family, a);
+			if (err)
+				LOGF(WARN, "announce %s on %s: %s", O.announce[i],
+				     fo->nics[j].bridge, strerror(-err));
+			else
+				sent++;
+		}
+	}
+	if (sent)
+		LOGF(INFO, "%d announcement(s) sent", sent);
+}
+
+/*
+ * libxl builds the domain from the last checkpoint once its stream ends:
+ * wait for it, announce the guest's addresses, and stay, so that status
+ * tells what happened (and the domain gets its name once it is free).
+ */
+static int xen_failed_over(struct remus_backup_sink *sink)
+{
+	struct remus_xen_failover fo;
+	uint64_t t0 = remus_now_ns();
+	int err, i;
+
+	pthread_mutex_lock(&D.lock);
+	D.state = "failing over: the receiver restores the domain";
+	pthread_mutex_unlock(&D.lock);
+	err = remus_xen_sink_wait(sink, 300000, &fo);
+	if (fo.receiver_status >= 0 && (!WIFEXITED(fo.receiver_status) ||
+					 WEXITSTATUS(fo.receiver_status)))
+		LOGF(WARN, "the receiver ended with status 0x%x",
+		     fo.receiver_status);
+	if (err || !fo.domid) {
+		LOGF(ERR, "failover: no domain %s here after the receiver: %s",
+		     fo.name, strerror(err ? -err : ESRCH));
+		return 1;
+	}
+	pthread_mutex_lock(&D.lock);
+	D.failed_over = true;
+	D.state = "failed over: the domain runs here";
+	pthread_mutex_unlock(&D.lock);
+	LOGF(NOTICE, "failed over at checkpoint %" PRIu64 ": domain %s%s (id %u) runs here, %.1f s after the stream ended",
+	     D.failover_epoch, fo.name, fo.renamed ? "" : "--incoming",
+	     fo.domid, (double)(remus_now_ns() - t0) / 1e9);
+	if (!fo.renamed)
+		LOGF(WARN, "another domain is named %s (the old primary, on this host?): renaming once it is gone",
+		     fo.name);
+	/* Neighbours may miss one: three, a second apart. */
+	for (i = 0; i < 3 && !D.stop; i++) {
+		if (i)
+			sleep(1);
+		xen_announce(&fo);
+	}
+	while (!D.stop) {
+		if (!fo.renamed && !remus_xen_sink_rename(sink, &fo))
+			LOGF(NOTICE, "domain %u renamed %s", fo.domid, fo.name);
+		sleep(1);
+	}
+	return 0;
+}
+
 static int run_backup(void)
 {
 	struct remus_proc_sink_cfg scfg = {
@@ -871,18 +975,16 @@ static int run_backup(void)
 	res = remus_backup_run(&ctx, &bi, &sink, backup_started, NULL);
 	if (O.progress)
 		fputs("\r\033[K", stderr);
-	if (res != REMUS_BACKUP_FAILED_OVER || xen) {
-		if (xen)
-			remus_xen_sink_close(&sink);
-		else
-			remus_proc_sink_close(&sink);
-		if (res == REMUS_BACKUP_FAILED_OVER) {
-			/* libxl builds the domain from the last checkpoint. */
-			nets_passthrough();
-			LOGF(NOTICE, "failed over: the receiver restores the domain from checkpoint %" PRIu64,
-			     D.failover_epoch);
-			return 0;
-		}
+	if (xen) {
+		int ret = res == REMUS_BACKUP_STOPPED ? 0 : 1;
+
+		if (res == REMUS_BACKUP_FAILED_OVER)
+			ret = xen_failed_over(&sink);
+		remus_xen_sink_close(&sink);
+		return ret;
+	}
+	if (res != REMUS_BACKUP_FAILED_OVER) {
+		remus_proc_sink_close(&sink);
 		return res == REMUS_BACKUP_STOPPED ? 0 : 1;
 	}
 	pid = remus_proc_sink_pid(&sink, &desc);

@@ -30,7 +30,9 @@ static int if_mac(int fd, unsigned int ifindex, uint8_t mac[ETH_ALEN])
 	return 0;
 }
 
-static int garp(unsigned int ifindex, const struct in_addr *ip)
+/* mac: the announced link-layer address; NULL: the interface's own. */
+static int garp(unsigned int ifindex, const struct in_addr *ip,
+		const uint8_t *mac)
 {
 	struct {
 		struct ether_header eth;
@@ -48,9 +50,11 @@ static int garp(unsigned int ifindex, const struct in_addr *ip)
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));
 	if (fd < 0)
 		return -errno;
-	err = if_mac(fd, ifindex, f.sha);
+	err = mac ? 0 : if_mac(fd, ifindex, f.sha);
 	if (err)
 		goto out;
+	if (mac)
+		memcpy(f.sha, mac, ETH_ALEN);
 	memset(f.eth.ether_dhost, 0xff, ETH_ALEN);
 	memcpy(f.eth.ether_shost, f.sha, ETH_ALEN);
 	f.eth.ether_type = htons(ETH_P_ARP);
@@ -72,7 +76,8 @@ out:
 	return err;
 }
 
-static int unsolicited_na(unsigned int ifindex, const struct in6_addr *ip)
+static int unsolicited_na(unsigned int ifindex, const struct in6_addr *ip,
+			  const uint8_t *mac)
 {
 	struct {
 		struct nd_neighbor_advert na;
@@ -86,9 +91,11 @@ static int unsolicited_na(unsigned int ifindex, const struct in6_addr *ip)
 	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
 	if (fd < 0)
 		return -errno;
-	err = if_mac(fd, ifindex, m.mac);
+	err = mac ? 0 : if_mac(fd, ifindex, m.mac);
 	if (err)
 		goto out;
+	if (mac)
+		memcpy(m.mac, mac, ETH_ALEN);
 	inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
 	setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex,
@@ -109,10 +116,16 @@ out:
 
 int remus_announce(unsigned int ifindex, int family, const void *addr)
 {
+	return remus_announce_mac(ifindex, NULL, family, addr);
+}
+
+int remus_announce_mac(unsigned int ifindex, const uint8_t *mac, int family,
+		       const void *addr)
+{
 	if (family == AF_INET)
-		return garp(ifindex, addr);
+		return garp(ifindex, addr, mac);
 	if (family == AF_INET6)
-		return unsolicited_na(ifindex, addr);
+		return unsolicited_na(ifindex, addr, mac);
 	return -EAFNOSUPPORT;
 }
 
@@ -132,10 +145,12 @@ int remus_announce_all(void)
 			continue;
 		idx = if_nametoindex(i->ifa_name);
 		if (i->ifa_addr->sa_family == AF_INET)
-			e = garp(idx, &((struct sockaddr_in *)i->ifa_addr)->sin_addr);
+			e = garp(idx, &((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				 NULL);
 		else if (i->ifa_addr->sa_family == AF_INET6)
 			e = unsolicited_na(idx,
-				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr);
+				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				NULL);
 		else
 			continue;
 		if (e)

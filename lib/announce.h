@@ -22,5 +22,12 @@ int remus_announce_pid(pid_t pid);
 int remus_announce_all(void);
 /* One address on one interface: family AF_INET or AF_INET6. */
 int remus_announce(unsigned int ifindex, int family, const void *addr);
+/*
+ * The same on behalf of another link-layer address (a Xen guest's MAC,
+ * sent from the bridge its vif is on): the ARP sender and the frame's
+ * source, or the NA's target link-layer option, are @mac.
+ */
+int remus_announce_mac(unsigned int ifindex, const uint8_t *mac, int family,
+		       const void *addr);
 
 #endif /* REMUS_ANNOUNCE_H */

@@ -50,6 +50,7 @@ struct xen_backend {
 	uint8_t *buf;		/* the open checkpoint's bytes */
 	size_t len, cap;
 	uint64_t done;		/* CHECKPOINT_ENDs the pump has seen */
+	uint64_t page_bytes;	/* walker's PAGE_DATA bytes at the last cut */
 	int pump_err;
 	bool pump_eof;
 };
@@ -79,7 +80,9 @@ static double now_ms(void)
  * The guest suspends itself when asked through control/shutdown (Linux
  * offers no suspend event channel): its kernel freezes tasks and devices,
  * then makes the suspend hypercall. Wait for SHUTDOWN_suspend, woken by
- * @releaseDomain.
+ * @releaseDomain, which also fires when the domain dies: a domain being
+ * destroyed (`xl destroy` pauses it, then tears its devices down) never
+ * suspends, and the wait ends when it is gone instead of at the deadline.
  */
 static int xb_suspend(struct remus_backend *b)
 {
@@ -87,21 +90,33 @@ static int xb_suspend(struct remus_backend *b)
 	double deadline = now_ms() + x->cfg->suspend_timeout_ms;
 	int st;
 
-	if (!xs_write(x->xsh, XBT_NULL, x->shutdown_path, "suspend", 7))
+	st = domain_state(x);
+	if (st == 0 &&
+	    !xs_write(x->xsh, XBT_NULL, x->shutdown_path, "suspend", 7))
 		return 0;
-	while ((st = domain_state(x)) == 0) {
+	while (st == 0) {
 		struct pollfd p = { .fd = xs_fileno(x->xsh), .events = POLLIN };
 		int left = (int)(deadline - now_ms());
 		unsigned int n;
 		char **ev;
 
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			return 0;
-		ev = xs_read_watch(x->xsh, &n);
-		free(ev);
+		if (left <= 0)
+			break;
+		/* Poll in slices: a dying domain is seen even if the
+		 * watch event is lost. */
+		if (poll(&p, 1, left < 500 ? left : 500) > 0) {
+			ev = xs_read_watch(x->xsh, &n);
+			free(ev);
+		}
+		st = domain_state(x);
 	}
-	if (st < 0)
+	if (st != 1) {
+		/* Not suspended: take the request back, or the guest
+		 * suspends later with nobody to resume it. */
+		if (st == 0)
+			xs_write(x->xsh, XBT_NULL, x->shutdown_path, "", 0);
 		return 0;
+	}
 	x->suspended = true;
 	return 1;
 }
@@ -254,6 +269,15 @@ static void *pump_main(void *arg)
 		}
 		pthread_mutex_unlock(&x->lock);
 	}
+	/*
+	 * A stream we cannot walk (or no memory for it): libxc must not
+	 * block on a full pipe with the guest suspended, so its next write
+	 * fails (EPIPE) and xc_domain_save returns.
+	 */
+	if (err) {
+		close(x->rfd);
+		x->rfd = -1;
+	}
 	pthread_mutex_lock(&x->lock);
 	x->pump_err = err;
 	x->pump_eof = true;
@@ -280,19 +304,22 @@ static int cb_postcopy(void *data)
 
 /*
  * End the checkpoint in the stream, wait for the pump to hold all of it,
- * move it into the engine's staging slot; the engine sends it, waits for
- * acks as the pipeline needs, releases the buffers, waits the interval.
+ * hand it to the engine's staging slot (the buffers change owners: 146 MB
+ * for a first checkpoint of a 128 MiB guest is not copied); the engine
+ * sends it, waits for acks as the pipeline needs, releases the buffers,
+ * waits the interval. Returns what libxc wants: > 0 go on, 0 stop (the
+ * engine said so: xc_domain_save then returns 0), < 0 error.
  */
 static int cb_checkpoint(void *data)
 {
 	struct xen_backend *x = data;
 	const uint8_t end[8] = { LIBXL_REC_CHECKPOINT_END };
 	struct remus_ckpt *c = remus_engine_staging(x->e);
-	uint64_t want;
+	uint64_t want, page_bytes;
 	int err;
 
 	if (!c)
-		return 0;
+		return -1;
 	pthread_mutex_lock(&x->lock);
 	want = x->done + 1;
 	pthread_mutex_unlock(&x->lock);
@@ -303,9 +330,26 @@ static int cb_checkpoint(void *data)
 		pthread_cond_wait(&x->cond, &x->lock);
 	err = x->done < want ? -EIO : 0;
 	if (!err) {
-		/* All of it, up to and including CHECKPOINT_END. */
-		err = remus_ckpt_set_state(c, x->buf, x->len);
+		/*
+		 * All of it, up to and including CHECKPOINT_END: nothing
+		 * follows in the pipe until the next suspend, which comes
+		 * after this callback.
+		 */
+		uint8_t *p = c->state;
+		size_t cap = c->state_cap;
+
+		c->state = x->buf;
+		c->state_len = x->len;
+		c->state_cap = x->cap;
+		x->buf = p;
+		x->cap = cap;
 		x->len = 0;
+		/* PAGE_DATA: 8 bytes of header per record, then per page
+		 * an 8-byte pfn and (nearly always) its 4096 bytes. */
+		page_bytes = x->walk.page_bytes - x->page_bytes;
+		x->page_bytes = x->walk.page_bytes;
+		c->st.pages = page_bytes / (XC_PAGE_SIZE + 8);
+		c->st.state_bytes = c->state_len;
 	}
 	pthread_mutex_unlock(&x->lock);
 	if (err)
@@ -336,7 +380,13 @@ static int xb_run(struct remus_backend *b, struct remus_engine *e)
 	x->rfd = p[0];
 	x->wfd = p[1];
 	fcntl(x->wfd, F_SETPIPE_SZ, 1 << 20);
+	/* Every run is a new stream, from its xl header on (re-pairing). */
 	remus_xs_walk_init(&x->walk, 1);
+	x->len = 0;
+	x->done = 0;
+	x->page_bytes = 0;
+	x->pump_err = 0;
+	x->pump_eof = false;
 	if (pthread_create(&x->pump, NULL, pump_main, x)) {
 		close(p[0]);
 		close(p[1]);
@@ -355,7 +405,8 @@ static int xb_run(struct remus_backend *b, struct remus_engine *e)
 		remus_engine_postcopy(e);
 	close(x->wfd);
 	pthread_join(x->pump, NULL);
-	close(x->rfd);
+	if (x->rfd >= 0)
+		close(x->rfd);
 	if (domain_state(x) < 0)
 		return -ESRCH;
 	return err;
@@ -401,9 +452,12 @@ int remus_xen_backend_open(struct remus_backend *b, struct remus_xen_cfg *cfg,
 		cfg->suspend_timeout_ms = 30000;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);
-	/* Errors come back to the caller with a reason; libxc's own
-	 * messages only for what it cannot tell us. */
-	x->lg = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+	/*
+	 * libxc's errors go to stderr: they say what failed inside
+	 * xc_domain_save, which only returns -1. (An orderly stop makes it
+	 * log "Save failed" although it returns 0.)
+	 */
+	x->lg = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
 	x->xch = xc_interface_open((xentoollog_logger *)x->lg,
 				   (xentoollog_logger *)x->lg, 0);
 	x->xsh = xs_open(0);
@@ -484,13 +538,42 @@ void remus_xen_backend_close(struct remus_backend *b)
 
 /* ---- backup ---- */
 
+/* A whole checkpoint waiting for the receiver. */
+struct qitem {
+	uint8_t *buf;
+	size_t len;
+	struct qitem *next;
+};
+
+/*
+ * The sink acknowledges a checkpoint once it holds it whole and verified
+ * in memory, queued for the receiver: from there nothing but the
+ * receiver's death keeps it from libxl, and failover first hands libxl
+ * everything queued. A writer thread feeds the receiver, so the session
+ * keeps reading, acking and sending heartbeats while libxl applies the
+ * first checkpoint (146 MB for a 128 MiB guest, tens of seconds under
+ * nested TCG).
+ */
 struct xen_sink {
 	struct remus_xen_sink_cfg cfg;
-	pid_t pid;		/* the receiver */
+	pid_t pid;		/* the receiver, leader of its process group */
 	int to, from;		/* its stdin, its stdout */
 	uint8_t *staged;	/* the open checkpoint's stream */
 	size_t len, cap;
-	struct remus_xs_walk walk;	/* over what went to the receiver */
+	struct remus_xs_walk walk;	/* over what was committed */
+	char *json;		/* the domain's configuration, from xl's header */
+
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;		/* writer and receiver */
+	bool closing;		/* writer: end the stream when drained */
+	bool writer_done;
+	bool failed_over;
+	int werr;		/* the receiver is gone or refused */
+	struct qitem *head, *tail;
+	size_t queued;
+	uint64_t handed;	/* checkpoints written to the receiver */
 };
 
 static pid_t spawn(const char *cmd, int *to, int *from)
@@ -498,17 +581,30 @@ static pid_t spawn(const char *cmd, int *to, int *from)
 	int in[2], out[2];
 	pid_t pid;
 
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
+	if (pipe2(in, O_CLOEXEC))
 		return -1;
+	if (pipe2(out, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
 		return -1;
+	}
 	if (!pid) {
+		/* Its own process group: a stop kills the whole pipeline. */
+		setpgid(0, 0);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid);
 	close(in[0]);
 	close(out[1]);
 	*to = in[1];
@@ -535,16 +631,74 @@ static int read_banner(int fd, int timeout_ms)
 	return memcmp(buf, XL_BANNER, sizeof(XL_BANNER) - 1) ? -EPROTO : 0;
 }
 
+static void *writer_main(void *arg)
+{
+	struct xen_sink *k = arg;
+	int err = 0;
+	pid_t pid;
+
+	pid = spawn(k->cfg.receiver ? k->cfg.receiver :
+		    "exec xl migrate-receive -r -e", &k->to, &k->from);
+	pthread_mutex_lock(&k->lock);
+	k->pid = pid;
+	pthread_mutex_unlock(&k->lock);
+	if (pid < 0)
+		err = -errno;
+	else
+		err = read_banner(k->from, 60000);
+	pthread_mutex_lock(&k->lock);
+	if (err)
+		k->werr = err;
+	while (!err) {
+		struct qitem *q;
+
+		while (!k->head && !k->closing)
+			pthread_cond_wait(&k->cond, &k->lock);
+		q = k->head;
+		if (!q)
+			break;	/* closing, and everything handed over */
+		pthread_mutex_unlock(&k->lock);
+		err = write_all(k->to, q->buf, q->len);
+		pthread_mutex_lock(&k->lock);
+		k->head = q->next;
+		if (!k->head)
+			k->tail = NULL;
+		k->queued -= q->len;
+		free(q->buf);
+		free(q);
+		if (err)
+			k->werr = err;
+		else
+			k->handed++;
+		pthread_cond_broadcast(&k->cond);
+	}
+	/* EOF at a checkpoint boundary: libxl fails over to the last one. */
+	if (k->closing && k->to >= 0) {
+		close(k->to);
+		k->to = -1;
+	}
+	k->writer_done = true;
+	pthread_cond_broadcast(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
 static int xs_hello(struct remus_backup_sink *s, const struct remus_hello *h)
 {
 	struct xen_sink *k = s->priv;
 
-	if (k->pid > 0)
+	if (k->started)
 		/* libxl's receiver takes one stream: a new session would
 		 * need a new domain. */
 		return EBUSY;
-	if (system("xl info >/dev/null 2>&1"))
-		return ENODEV;	/* not a Xen dom0: nothing to restore into */
+	/* Not a Xen dom0: nothing to restore into. (A receiver of the
+	 * caller's choice may restore elsewhere: it is its own check.) */
+	if (!k->cfg.receiver && system("xl info >/dev/null 2>&1"))
+		return ENODEV;
+	/* Start the receiver now: xl takes its time to come up. */
+	if (pthread_create(&k->writer, NULL, writer_main, k))
+		return -EAGAIN;
+	k->started = true;
 	return 0;
 }
 
@@ -574,31 +728,73 @@ static int xs_page(struct remus_backup_sink *s, uint64_t epoch,
 	return -EPROTO;	/* pages travel inside the Xen stream */
 }
 
+/* The configuration xl's header carries (the first checkpoint starts
+ * with it): u32 length, then the JSON with its NUL. */
+static int take_config(struct xen_sink *k)
+{
+	uint32_t optlen, len;
+
+	if (k->len < XL_HDR_LEN + 4)
+		return -EBADMSG;
+	memcpy(&optlen, k->staged + 44, 4);
+	memcpy(&len, k->staged + XL_HDR_LEN, 4);
+	if (!len || optlen < 4 || len > optlen - 4 ||
+	    XL_HDR_LEN + 4 + (size_t)len > k->len ||
+	    k->staged[XL_HDR_LEN + 4 + len - 1])
+		return -EBADMSG;
+	k->json = strdup((const char *)k->staged + XL_HDR_LEN + 4);
+	return k->json ? 0 : -ENOMEM;
+}
+
 /*
- * A whole, verified checkpoint: only now does it reach libxl, which
- * buffers it until its CHECKPOINT_END and applies it then. The stream it
- * sees therefore always ends at a checkpoint boundary.
+ * A whole, verified checkpoint: queued for libxl, which buffers it until
+ * its CHECKPOINT_END and applies it then. The stream libxl sees always
+ * ends at a checkpoint boundary.
  */
 static int xs_commit(struct remus_backup_sink *s, uint64_t epoch)
 {
 	struct xen_sink *k = s->priv;
 	uint64_t before = k->walk.checkpoints;
+	struct qitem *q;
 	int err;
 
 	if (remus_xs_walk_feed(&k->walk, k->staged, k->len) ||
 	    k->walk.checkpoints != before + 1 ||
 	    k->walk.boundary != k->walk.offset)
 		return -EBADMSG;	/* not exactly one whole checkpoint */
-	if (k->pid <= 0) {
-		k->pid = spawn(k->cfg.receiver, &k->to, &k->from);
-		if (k->pid < 0)
-			return -errno;
-		err = read_banner(k->from, 30000);
+	if (!k->json) {
+		err = take_config(k);
 		if (err)
 			return err;
 	}
-	err = write_all(k->to, k->staged, k->len);
-	k->len = 0;
+	q = malloc(sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->buf = k->staged;
+	q->len = k->len;
+	q->next = NULL;
+	k->staged = NULL;
+	k->len = k->cap = 0;
+
+	pthread_mutex_lock(&k->lock);
+	/* Bounded: a receiver that does not keep up slows the session. */
+	while (!k->werr && k->queued && k->queued + q->len > k->cfg.queue_max)
+		pthread_cond_wait(&k->cond, &k->lock);
+	err = k->werr;
+	if (!err) {
+		if (k->tail)
+			k->tail->next = q;
+		else
+			k->head = q;
+		k->tail = q;
+		k->queued += q->len;
+		pthread_cond_broadcast(&k->cond);
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (err) {
+		free(q->buf);
+		free(q);
+	}
 	return err;
 }
 
@@ -609,16 +805,36 @@ static void xs_discard(struct remus_backup_sink *s)
 	k->len = 0;
 }
 
-/* The stream ends at a checkpoint boundary: libxl fails over to it. */
+/* Everything committed goes to libxl, then the stream ends there. */
 static int xs_failover(struct remus_backup_sink *s)
 {
 	struct xen_sink *k = s->priv;
+	struct timespec ts;
+	int err = 0;
 
-	if (k->pid <= 0)
+	if (!k->started || !k->json)
 		return -ENODATA;
-	close(k->to);
-	k->to = -1;
-	return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 120;
+	pthread_mutex_lock(&k->lock);
+	k->closing = true;
+	pthread_cond_broadcast(&k->cond);
+	while (!k->writer_done && !err)
+		err = pthread_cond_timedwait(&k->cond, &k->lock, &ts);
+	if (!err)
+		err = k->werr;
+	else
+		err = -ETIMEDOUT;	/* the receiver does not read */
+	pthread_mutex_unlock(&k->lock);
+	if (err == -ETIMEDOUT) {
+		if (k->pid > 0)
+			kill(-k->pid, SIGKILL);
+		return err;
+	}
+	pthread_join(k->writer, NULL);
+	k->started = false;
+	k->failed_over = !err;
+	return err;
 }
 
 static const struct remus_backup_sink_ops xen_sink_ops = {
@@ -639,26 +855,192 @@ int remus_xen_sink_open(struct remus_backup_sink *s,
 	if (!k)
 		return -ENOMEM;
 	k->cfg = *cfg;
-	if (!k->cfg.receiver)
-		k->cfg.receiver = "xl migrate-receive -r -e";
+	if (!k->cfg.queue_max)
+		k->cfg.queue_max = 256u << 20;
 	k->to = k->from = -1;
+	k->pid = -1;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->cond, NULL);
 	remus_xs_walk_init(&k->walk, 1);
 	s->ops = &xen_sink_ops;
 	s->priv = k;
 	return 0;
 }
 
+static libxl_ctx *open_libxl(xentoollog_logger_stdiostream **lg)
+{
+	libxl_ctx *ctx = NULL;
+
+	*lg = xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
+	if (!*lg)
+		return NULL;
+	if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, (xentoollog_logger *)*lg)) {
+		xtl_logger_destroy((xentoollog_logger *)*lg);
+		*lg = NULL;
+		return NULL;
+	}
+	return ctx;
+}
+
+static void close_libxl(libxl_ctx *ctx, xentoollog_logger_stdiostream *lg)
+{
+	if (ctx)
+		libxl_ctx_free(ctx);
+	if (lg)
+		xtl_logger_destroy((xentoollog_logger *)lg);
+}
+
+int remus_xen_sink_wait(struct remus_backup_sink *s, unsigned int timeout_ms,
+			struct remus_xen_failover *fo)
+{
+	struct xen_sink *k = s->priv;
+	xentoollog_logger_stdiostream *lg;
+	libxl_domain_config dc;
+	uint64_t deadline = remus_now_ns() + timeout_ms * 1000000ull;
+	char incoming[80];
+	libxl_ctx *ctx;
+	uint32_t domid;
+	int i, st, err = 0;
+
+	memset(fo, 0, sizeof(*fo));
+	fo->receiver_status = -1;
+	fo->checkpoints = k->handed;
+	if (!k->failed_over)
+		return -ENODATA;
+	while (k->pid > 0) {
+		pid_t w = waitpid(k->pid, &st, WNOHANG);
+
+		if (w == k->pid) {
+			fo->receiver_status = st;
+			k->pid = -1;
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+		if (remus_now_ns() >= deadline) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		usleep(20000);
+	}
+	ctx = open_libxl(&lg);
+	if (!ctx)
+		return err ? err : -EACCES;
+	libxl_domain_config_init(&dc);
+	if (libxl_domain_config_from_json(ctx, &dc, k->json)) {
+		err = err ? err : -EBADMSG;
+		goto out;
+	}
+	snprintf(fo->name, sizeof(fo->name), "%s",
+		 dc.c_info.name ? dc.c_info.name : "");
+	for (i = 0; i < dc.num_nics && fo->nr_nics < 8; i++) {
+		struct remus_xen_nic *n = &fo->nics[fo->nr_nics++];
+
+		memcpy(n->mac, dc.nics[i].mac, 6);
+		snprintf(n->bridge, sizeof(n->bridge), "%s",
+			 dc.nics[i].bridge ? dc.nics[i].bridge : "");
+	}
+	/*
+	 * The receiver renames NAME--incoming to NAME; that fails while
+	 * another domain holds NAME (the old primary, in a test on one
+	 * host). Look for the incoming name first: NAME may be that other.
+	 */
+	snprintf(incoming, sizeof(incoming), "%s--incoming", fo->name);
+	if (!libxl_name_to_domid(ctx, incoming, &domid)) {
+		fo->domid = domid;
+	} else if (!libxl_name_to_domid(ctx, fo->name, &domid)) {
+		fo->domid = domid;
+		fo->renamed = true;
+	} else if (!err) {
+		err = -ESRCH;
+	}
+out:
+	libxl_domain_config_dispose(&dc);
+	close_libxl(ctx, lg);
+	return err;
+}
+
+int remus_xen_sink_rename(struct remus_backup_sink *s,
+			  struct remus_xen_failover *fo)
+{
+	xentoollog_logger_stdiostream *lg;
+	char incoming[80];
+	libxl_ctx *ctx;
+	int err;
+
+	if (fo->renamed || !fo->domid)
+		return 0;
+	ctx = open_libxl(&lg);
+	if (!ctx)
+		return -EACCES;
+	snprintf(incoming, sizeof(incoming), "%s--incoming", fo->name);
+	err = libxl_domain_rename(ctx, fo->domid, incoming, fo->name) ?
+	      -EEXIST : 0;
+	if (!err)
+		fo->renamed = true;
+	close_libxl(ctx, lg);
+	return err;
+}
+
 void remus_xen_sink_close(struct remus_backup_sink *s)
 {
 	struct xen_sink *k = s->priv;
+	struct qitem *q;
 
 	if (!k)
 		return;
+	if (k->started) {
+		/*
+		 * No failover: the receiver must not see its stream end
+		 * (that *is* failover). Kill it first, then take down the
+		 * domain it was building.
+		 */
+		xentoollog_logger_stdiostream *lg;
+		libxl_domain_config dc;
+		libxl_ctx *ctx;
+		uint32_t domid;
+		char incoming[80];
+
+		pthread_mutex_lock(&k->lock);
+		if (k->pid > 0)
+			kill(-k->pid, SIGKILL);
+		k->closing = true;
+		k->werr = k->werr ? k->werr : -ECANCELED;
+		pthread_cond_broadcast(&k->cond);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->writer, NULL);
+		if (k->pid > 0)
+			waitpid(k->pid, NULL, 0);
+		k->pid = -1;
+		ctx = k->json ? open_libxl(&lg) : NULL;
+		if (ctx) {
+			libxl_domain_config_init(&dc);
+			if (!libxl_domain_config_from_json(ctx, &dc, k->json) &&
+			    dc.c_info.name) {
+				snprintf(incoming, sizeof(incoming),
+					 "%s--incoming", dc.c_info.name);
+				if (!libxl_name_to_domid(ctx, incoming, &domid))
+					libxl_domain_destroy(ctx, domid, NULL);
+			}
+			libxl_domain_config_dispose(&dc);
+			close_libxl(ctx, lg);
+		}
+	}
+	while ((q = k->head)) {
+		k->head = q->next;
+		free(q->buf);
+		free(q);
+	}
 	if (k->to >= 0)
 		close(k->to);
 	if (k->from >= 0)
 		close(k->from);
+	if (k->pid > 0)
+		waitpid(k->pid, NULL, WNOHANG);
 	free(k->staged);
+	free(k->json);
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->lock);
 	free(k);
 	s->priv = NULL;
 }

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The xen backend's backup sink, without Xen: a stand-in receiver (a
+ * shell command that prints xl's banner and keeps what it reads) takes the
+ * place of `xl migrate-receive -r -e`. What libxl's Remus receiver relies
+ * on is checked: it gets whole checkpoints only, in order, and its stream
+ * ends exactly at the last committed checkpoint's CHECKPOINT_END on
+ * failover; without a failover it is killed, never sent EOF (which it
+ * would take as failover).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend_xen.h"
+#include "test_wire_tap.h"
+#include "xen/stream.h"
+
+#define BANNER "xl migration receiver ready, send binary domain data.\n"
+
+static char dir[64];
+
+struct buf {
+	uint8_t *p;
+	size_t len;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+	b->p = realloc(b->p, b->len + n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void put32le(struct buf *b, uint32_t v)
+{
+	put(b, &v, 4);
+}
+
+static void put32be(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	put(b, x, 4);
+}
+
+static void rec(struct buf *b, uint32_t type, const void *body, uint32_t len)
+{
+	static const uint8_t pad[8];
+
+	put32le(b, type);
+	put32le(b, len);
+	if (len)
+		put(b, body, len);
+	if (len % 8)
+		put(b, pad, 8 - len % 8);
+}
+
+/* Checkpoint n of a Remus stream (the first with every header). */
+static void ckpt(struct buf *b, unsigned int n)
+{
+	uint8_t page[16 + 4096];
+	uint32_t one = 1;
+	uint64_t pfn = n;
+
+	if (n == 1) {
+		const char json[] = "{\"c_info\":{\"name\":\"guest\"}}";
+		uint8_t hdr[XL_HDR_LEN] = { 0 };
+		uint32_t v;
+
+		memcpy(hdr, XL_MAGIC, XL_MAGIC_LEN);
+		v = XL_BYTEORDER;
+		memcpy(hdr + 32, &v, 4);
+		v = XL_MANDATORY_JSON | XL_MANDATORY_STREAMV2;
+		memcpy(hdr + 36, &v, 4);
+		v = 4 + sizeof(json);
+		memcpy(hdr + 44, &v, 4);
+		put(b, hdr, sizeof(hdr));
+		put32le(b, sizeof(json));
+		put(b, json, sizeof(json));
+		put32be(b, 0x4c696278);		/* "LibxlFmt" */
+		put32be(b, 0x6c466d74);
+		put32be(b, LIBXL_STREAM_VERSION);
+		put32be(b, 0);
+		rec(b, LIBXL_REC_LIBXC_CONTEXT, NULL, 0);
+		put32be(b, 0xffffffff);		/* libxc image header */
+		put32be(b, 0xffffffff);
+		put32be(b, LIBXC_ID);
+		put32be(b, LIBXC_VERSION);
+		put32be(b, 0);
+		put32be(b, 0);
+		put32le(b, 2);			/* domain header: x86 HVM */
+		put32le(b, 12);
+		put32le(b, 4);
+		put32le(b, 17);
+		rec(b, LIBXC_REC_STATIC_DATA_END, NULL, 0);
+	}
+	memcpy(page, &one, 4);
+	memset(page + 4, 0, 4);
+	memcpy(page + 8, &pfn, 8);
+	memset(page + 16, (int)n, 4096);
+	rec(b, LIBXC_REC_PAGE_DATA, page, sizeof(page));
+	rec(b, LIBXC_REC_CHECKPOINT, NULL, 0);
+	rec(b, LIBXL_REC_CHECKPOINT_END, NULL, 0);
+}
+
+/* Hand b to the sink as STATE chunks of at most chunk bytes. */
+static int feed(struct remus_backup_sink *s, uint64_t epoch,
+		const struct buf *b, size_t chunk)
+{
+	size_t off;
+	int err;
+
+	for (off = 0; off < b->len; off += chunk) {
+		struct remus_state st = {
+			.kind = 1,
+			.offset = off,
+			.total = b->len,
+			.data = b->p + off,
+			.len = (uint32_t)(b->len - off < chunk ? b->len - off : chunk),
+		};
+
+		err = s->ops->state(s, epoch, &st);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static char *path(const char *name)
+{
+	static char p[4][128];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
+	return p[i];
+}
+
+/* The stand-in receiver: pid, banner, then everything it reads into
+ * out; "eof" into mark only if its input ended (not when killed). */
+static const char *receiver(void)
+{
+	static char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "echo $$ >%s; printf '%s'; cat >%s; echo eof >%s",
+		 path("pid"), "xl migration receiver ready, send binary domain data.\\n",
+		 path("out"), path("mark"));
+	return cmd;
+}
+
+static struct buf slurp(const char *p)
+{
+	struct buf b = { 0 };
+	uint8_t tmp[65536];
+	FILE *f = fopen(p, "r");
+	size_t n;
+
+	while (f && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		put(&b, tmp, n);
+	if (f)
+		fclose(f);
+	return b;
+}
+
+static pid_t read_pid(void)
+{
+	struct buf b;
+	int tries;
+	pid_t pid = 0;
+
+	for (tries = 0; tries < 500 && !pid; tries++) {
+		b = slurp(path("pid"));
+		if (b.len) {
+			put(&b, "", 1);
+			pid = (pid_t)atoi((char *)b.p);
+		}
+		free(b.p);
+		if (!pid)
+			usleep(10000);
+	}
+	return pid;
+}
+
+static void reset(void)
+{
+	unlink(path("pid"));
+	unlink(path("out"));
+	unlink(path("mark"));
+}
+
+static int sink_feeds_whole_checkpoints_and_ends_at_the_boundary(void)
+{
+	struct remus_xen_sink_cfg cfg = { .receiver = receiver() };
+	struct remus_backup_sink s;
+	struct remus_xen_failover fo;
+	struct buf c1 = { 0 }, c2 = { 0 }, c3 = { 0 }, want = { 0 }, got;
+	struct remus_hello h = { 0 };
+
+	reset();
+	ckpt(&c1, 1);
+	ckpt(&c2, 2);
+	ckpt(&c3, 3);
+	put(&want, c1.p, c1.len);
+	put(&want, c2.p, c2.len);
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	ASSERT_EQ(0, feed(&s, 1, &c1, 1000));
+	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	ASSERT_EQ(0, feed(&s, 2, &c2, 7));
+	ASSERT_EQ(0, s.ops->commit(&s, 2));
+	/* Half of checkpoint 3, then the primary dies: it must not reach
+	 * the receiver. */
+	c3.len /= 2;
+	ASSERT_EQ(0, feed(&s, 3, &c3, 4096));
+	s.ops->discard(&s);
+	ASSERT_EQ(0, s.ops->failover(&s));
+	/* No libxl here: the wait reports the receiver, then fails. */
+	remus_xen_sink_wait(&s, 10000, &fo);
+	ASSERT_TRUE(fo.receiver_status >= 0);
+	ASSERT_EQ(2, fo.checkpoints);
+	got = slurp(path("out"));
+	ASSERT_EQ(want.len, got.len);
+	ASSERT_MEM(want.p, got.p, want.len);
+	got = slurp(path("mark"));
+	ASSERT_EQ(4, got.len);		/* it saw EOF: libxl fails over */
+	remus_xen_sink_close(&s);
+	return 0;
+}
+
+static int sink_refuses_what_is_not_one_whole_checkpoint(void)
+{
+	struct remus_xen_sink_cfg cfg = { .receiver = receiver() };
+	struct remus_backup_sink s;
+	struct buf c1 = { 0 }, two = { 0 };
+	struct remus_hello h = { 0 };
+
+	reset();
+	ckpt(&c1, 1);
+	put(&two, c1.p, c1.len);
+	ckpt(&two, 2);
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	/* Two checkpoints as one: libxl would see a boundary we never acked. */
+	ASSERT_EQ(0, feed(&s, 1, &two, 4096));
+	ASSERT_EQ(-EBADMSG, s.ops->commit(&s, 1));
+	remus_xen_sink_close(&s);
+
+	reset();
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	c1.len -= 8;			/* without its CHECKPOINT_END */
+	ASSERT_EQ(0, feed(&s, 1, &c1, 4096));
+	ASSERT_EQ(-EBADMSG, s.ops->commit(&s, 1));
+	/* A STATE chunk out of place. */
+	{
+		struct remus_state st = { .kind = 1, .offset = 8, .total = 16,
+					  .data = c1.p, .len = 8 };
+
+		s.ops->discard(&s);
+		ASSERT_EQ(-EBADMSG, s.ops->state(&s, 2, &st));
+	}
+	remus_xen_sink_close(&s);
+	return 0;
+}
+
+static int sink_without_failover_kills_the_receiver(void)
+{
+	struct remus_xen_sink_cfg cfg = { .receiver = receiver() };
+	struct remus_backup_sink s;
+	struct remus_hello h = { 0 };
+	struct buf c1 = { 0 }, got;
+	pid_t pid;
+
+	reset();
+	ckpt(&c1, 1);
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	/* One stream per receiver: a second session cannot start over. */
+	ASSERT_EQ(EBUSY, s.ops->hello(&s, &h));
+	ASSERT_EQ(0, feed(&s, 1, &c1, 4096));
+	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	pid = read_pid();
+	ASSERT_TRUE(pid > 0);
+	remus_xen_sink_close(&s);
+	ASSERT_EQ(-1, kill(pid, 0));	/* gone, and reaped */
+	ASSERT_EQ(ESRCH, errno);
+	got = slurp(path("mark"));
+	ASSERT_EQ(0, got.len);		/* killed: it never saw EOF */
+	return 0;
+}
+
+static int sink_reports_a_receiver_that_is_gone(void)
+{
+	struct remus_xen_sink_cfg cfg = { .receiver = "exit 3" };
+	struct remus_backup_sink s;
+	struct remus_hello h = { 0 };
+	struct buf c = { 0 };
+	unsigned int i;
+	int err = 0;
+
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	/* No banner: the writer gives up, and the next commit says so. */
+	for (i = 1; i < 200 && !err; i++) {
+		free(c.p);
+		c.p = NULL;
+		c.len = 0;
+		ckpt(&c, i);
+		ASSERT_EQ(0, feed(&s, i, &c, 4096));
+		err = s.ops->commit(&s, i);
+		usleep(20000);
+	}
+	ASSERT_EQ(-EPIPE, err);
+	ASSERT_TRUE(s.ops->failover(&s) < 0);
+	remus_xen_sink_close(&s);
+	return 0;
+}
+
+static const struct tcase tests[] = {
+	TCASE(sink_feeds_whole_checkpoints_and_ends_at_the_boundary),
+	TCASE(sink_refuses_what_is_not_one_whole_checkpoint),
+	TCASE(sink_without_failover_kills_the_receiver),
+	TCASE(sink_reports_a_receiver_that_is_gone),
+};
+
+int main(void)
+{
+	int ret;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_xen_sink.XXXXXX");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ret = tap_run(tests, sizeof(tests) / sizeof(tests[0]));
+	reset();
+	rmdir(dir);
+	return ret;
+}
