@@ -35,6 +35,7 @@ CLEAN :=
 include lib/lib.mk
 include daemon/daemon.mk
 -include selftests/e2e/e2e.mk
+-include selftests/xen/xen.mk
 include selftests/selftests.mk
 -include guest/guest.mk
 -include bench/bench.mk
@@ -81,6 +82,7 @@ help:
 	@echo "make check      every suite that fits CI, ends with 'N passed, N failed'"
 	@echo "make unittest   userspace unit tests on the host"
 	@echo "make vmtest     kernel suites in a TCG VM (SUITES=net TESTS=name)"
+	@echo "make xentest    Xen end-to-end suite in nested Xen (CASES=remusd-destroy)"
 	@echo "make demo       the proc-backend failover demo"
 	@echo "make style      checkpatch on the module"
 	@echo "make sparse     W=1 and sparse (C=2) on the module"

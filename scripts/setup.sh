@@ -17,5 +17,8 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
+# The Xen backend builds against libxen-dev; the nested Xen test bed
+# (make xentest) needs Xen itself and a few tools: selftests/xen/packages.
+PKGS="$PKGS $(grep -v '^[[:space:]]*\(#\|$\)' "$(dirname "$0")/../selftests/xen/packages" | tr '\n' ' ')"
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $PKGS

@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftests/xen/check-stage.sh [CASE...]: the Xen end-to-end stage of
+# `make check` (and all of `make xentest`). Each case boots nested Xen
+# (selftests/xen/run.sh, one at a time on this machine) and runs
+# scenarios/remusd.sh: remusd protects a PVH guest with a buffered vif and
+# a disk on the remus target, the primary dies one way, the backup must
+# take over with no rollback seen by the client and the disk intact; the
+# unbuffered case must see rollbacks.
+#
+#   remusd-destroy   xl destroy of the primary domain
+#   remusd-kill      SIGKILL of the primary remusd (the domain lives on)
+#   remusd-linkcut   replication link cut without FIN (netem loss 100%)
+#   remusd-nobuf     destroy, buffering off: the check must fail it
+#
+# Output: TAP in selftests/lib/runner.sh's layout on stdout (a case's own
+# checks nested as comments), progress on stderr; exit 1 if a case failed.
+# Where the Xen packages, qemu, the project's binaries or a nested boot
+# are missing, a case is reported "ok N xen:CASE # SKIP why": skipped,
+# never passed. About 3-4 minutes a case on an idle 2-core host.
+#
+# Environment: O (build directory, default build), REMUS_KO (default
+# ./remus.ko), XT_CASE_LIMIT (seconds a case may take, default 900),
+# XEN_WINDOW (seconds of checkpointing measured, default 20).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+O=${O:-build}
+OABS=$(mkdir -p "$O" && cd "$O" && pwd)
+KO=${REMUS_KO:-$ROOT/remus.ko}
+limit=${XT_CASE_LIMIT:-900}
+window=${XEN_WINDOW:-20}
+cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf}
+
+n=0 failed=0
+echo "TAP version 13"
+echo "1..$(wc -w <<<"$cases")"
+
+skip_all()
+{
+	local c
+	for c in $cases; do
+		n=$((n + 1))
+		echo "# selftests: xen: $c"
+		echo "ok $n xen:$c # SKIP $1"
+		echo "xen: $c skipped: $1" >&2
+	done
+	exit 0
+}
+
+# What the test bed needs before it can boot anything.
+why=
+if ! out=$(selftests/xen/setup.sh --check 2>&1); then
+	why="Xen test bed packages missing (selftests/xen/setup.sh installs them): ${out##*: }"
+elif ! command -v qemu-system-x86_64 >/dev/null; then
+	why="no qemu-system-x86_64"
+elif [ ! -e /boot/xen-4.17-amd64.gz ]; then
+	why="no /boot/xen-4.17-amd64.gz (xen-hypervisor-4.17-amd64)"
+elif [ ! -e "$KO" ]; then
+	why="no remus.ko at $KO (make module)"
+elif [ ! -x "$O/remusd" ] || [ ! -x "$O/remusctl" ]; then
+	why="no $O/remusd or $O/remusctl (make userspace)"
+fi
+[ -z "$why" ] || skip_all "$why"
+
+# The project's binaries for dom0, and a test bed of this build's own
+# (the lock that keeps nested runs one at a time is shared).
+proj=$OABS/xen-project
+mkdir -p "$proj"
+cp -f "$KO" "$OABS/remusd" "$OABS/remusctl" "$proj/"
+export XT_OUT=$OABS/xen XT_PROJECT=$proj
+echo "xen: building the test bed in $XT_OUT" >&2
+if ! build=$(selftests/xen/build.sh 2>&1); then
+	n=1
+	echo "# selftests: xen: build"
+	sed 's/^/# /' <<<"$build" | tail -n 30
+	echo "not ok 1 xen:build"
+	exit 1
+fi
+
+for c in $cases; do
+	n=$((n + 1))
+	envs='' args=''
+	case $c in
+	remusd-destroy) args="destroy $window 240" ;;
+	remusd-kill) args="kill $window 240" ;;
+	remusd-linkcut) args="linkcut $window 240" ;;
+	remusd-nobuf) args="destroy $window 240"; envs="XT_NOBUF=1" ;;
+	*) echo "# selftests: xen: $c"; echo "not ok $n xen:$c # no such case"; failed=1; continue ;;
+	esac
+	echo "xen: $c ($args${envs:+, $envs})" >&2
+	# shellcheck disable=SC2086
+	env $envs XT_LOGNAME="$c" selftests/xen/run.sh -n -t "$limit" remusd $args >/dev/null 2>&1
+	rc=$?
+	tap=$XT_OUT/logs/$c/tap.txt
+	echo "# selftests: xen: $c"
+	if ! grep -q '^# dom0 ready' "$tap" 2>/dev/null; then
+		# Xen or dom0 never came up: not something this project broke.
+		echo "# $(tail -n 3 "$XT_OUT/logs/$c/console.log" 2>/dev/null | tr -d '\r' | tr '\n' ' ')"
+		echo "ok $n xen:$c # SKIP nested Xen did not boot here (console: $XT_OUT/logs/$c/console.log)"
+		echo "xen: $c skipped: no nested boot" >&2
+		continue
+	fi
+	grep -E '^(ok|not ok|# RESULT|1\.\.)' "$tap" | sed 's/^/# /'
+	if [ $rc -eq 0 ]; then
+		echo "ok $n xen:$c"
+	else
+		echo "not ok $n xen:$c # see $tap"
+		failed=1
+	fi
+	grep -E '^(ok|not ok)' "$tap" | sed "s/^/xen: $c: /" >&2
+done
+exit $failed
