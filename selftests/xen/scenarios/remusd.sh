@@ -18,6 +18,8 @@
 #         none     rate only
 # XT_NOBUF=1: the same without output buffering (--no-attach, no --net):
 # the check must then see rollbacks, which proves it can fail.
+# XT_HEARTBEAT, XT_TIMEOUT (ms, default 200 and 2000), XT_INTERVAL (ms,
+# 200), XT_COMPRESS (lz4, zlib, zstd, none) go to both daemons.
 # One host plays both: the backup runs in its own mount namespace where
 # /dev/mapper/gdisk (the path in the domain's configuration) is its own
 # stage-mode device, and the old primary domain, when it survives, keeps
@@ -61,7 +63,7 @@ if [ "$kind" = linkcut ]; then
 	peer=10.9.0.2:7000
 fi
 
-common="--key /run/remus.key --heartbeat $hb --timeout $to --no-progress --log-level info"
+common="--key /run/remus.key --heartbeat $hb --timeout $to --no-progress --log-level info${XT_COMPRESS:+ --compress $XT_COMPRESS}"
 unshare -m sh -c "mount --bind /dev/mapper/gdisk-b /dev/mapper/gdisk &&
 	exec $P/remusd backup --guest xen --listen 127.0.0.1:7100 --disk gdisk-b \
 	--announce $XT_GUEST_IP --name backup $common" 2>/run/backup.log &
