@@ -5,7 +5,7 @@
 
 KVER_NEWEST := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
 KDIR ?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(KVER_NEWEST))
-KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+KVER ?= $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 
 O ?= build
 CC ?= gcc
@@ -55,10 +55,10 @@ $(LIBREMUS): $(LIB_OBJS)
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel build tree: install linux-headers-amd64 or set KDIR" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_DEBUG_INFO_BTF_MODULES= modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) O= CONFIG_DEBUG_INFO_BTF_MODULES= modules
 
 module-w1:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) CONFIG_DEBUG_INFO_BTF_MODULES= W=1 C=2 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) O= CONFIG_DEBUG_INFO_BTF_MODULES= W=1 C=2 modules
 
 setup:
 	scripts/setup.sh
@@ -74,7 +74,7 @@ demo: all
 
 clean:
 	rm -rf $(O) $(CLEAN)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(MAKE) -C $(KDIR) M=$(CURDIR) O= clean 2>/dev/null || true
 
 help:
 	@echo "make            module and userspace"
