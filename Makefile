@@ -91,3 +91,6 @@ help:
 .PHONY: all userspace module module-w1 setup clean help demo soak
 
 -include $(LIB_OBJS:.o=.d)
+
+# Objects made through pattern chains stay: no rebuild, no rm noise.
+.SECONDARY:
