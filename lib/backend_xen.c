@@ -683,18 +683,65 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Stop the receiver without a failover: it must not see its stream end
+ * (that *is* failover), so it is killed, with its process group.
+ */
+static void receiver_kill(struct xen_sink *k)
+{
+	struct qitem *q;
+
+	if (!k->started)
+		return;
+	pthread_mutex_lock(&k->lock);
+	if (k->pid > 0)
+		kill(-k->pid, SIGKILL);
+	k->closing = true;
+	k->werr = k->werr ? k->werr : -ECANCELED;
+	pthread_cond_broadcast(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	pthread_join(k->writer, NULL);
+	if (k->pid > 0)
+		waitpid(k->pid, NULL, 0);
+	while ((q = k->head)) {
+		k->head = q->next;
+		free(q->buf);
+		free(q);
+	}
+	if (k->to >= 0)
+		close(k->to);
+	if (k->from >= 0)
+		close(k->from);
+	k->tail = NULL;
+	k->queued = 0;
+	k->handed = 0;
+	k->pid = -1;
+	k->to = k->from = -1;
+	k->werr = 0;
+	k->closing = k->writer_done = false;
+	k->started = false;
+}
+
 static int xs_hello(struct remus_backup_sink *s, const struct remus_hello *h)
 {
 	struct xen_sink *k = s->priv;
 
-	if (k->started)
-		/* libxl's receiver takes one stream: a new session would
-		 * need a new domain. */
-		return EBUSY;
+	if (k->started) {
+		/* libxl's receiver takes one stream: once it holds a
+		 * checkpoint, a new session would need a new domain. */
+		if (k->json)
+			return EBUSY;
+		/* Nothing committed yet (the last session died in its
+		 * first checkpoint): start over with a fresh receiver. */
+		receiver_kill(k);
+	}
 	/* Not a Xen dom0: nothing to restore into. (A receiver of the
 	 * caller's choice may restore elsewhere: it is its own check.) */
-	if (!k->cfg.receiver && system("xl info >/dev/null 2>&1"))
+	if (!k->cfg.receiver && access("/proc/xen/privcmd", R_OK | W_OK) &&
+	    access("/dev/xen/privcmd", R_OK | W_OK))
 		return ENODEV;
+	remus_xs_walk_init(&k->walk, 1);
+	k->len = 0;
 	/* Start the receiver now: xl takes its time to come up. */
 	if (pthread_create(&k->writer, NULL, writer_main, k))
 		return -EAGAIN;
@@ -990,28 +1037,14 @@ void remus_xen_sink_close(struct remus_backup_sink *s)
 	if (!k)
 		return;
 	if (k->started) {
-		/*
-		 * No failover: the receiver must not see its stream end
-		 * (that *is* failover). Kill it first, then take down the
-		 * domain it was building.
-		 */
+		/* No failover: take down the domain it was building. */
 		xentoollog_logger_stdiostream *lg;
 		libxl_domain_config dc;
 		libxl_ctx *ctx;
 		uint32_t domid;
 		char incoming[80];
 
-		pthread_mutex_lock(&k->lock);
-		if (k->pid > 0)
-			kill(-k->pid, SIGKILL);
-		k->closing = true;
-		k->werr = k->werr ? k->werr : -ECANCELED;
-		pthread_cond_broadcast(&k->cond);
-		pthread_mutex_unlock(&k->lock);
-		pthread_join(k->writer, NULL);
-		if (k->pid > 0)
-			waitpid(k->pid, NULL, 0);
-		k->pid = -1;
+		receiver_kill(k);
 		ctx = k->json ? open_libxl(&lg) : NULL;
 		if (ctx) {
 			libxl_domain_config_init(&dc);

@@ -271,7 +271,7 @@ static int sink_refuses_what_is_not_one_whole_checkpoint(void)
 	return 0;
 }
 
-static int sink_without_failover_kills_the_receiver(void)
+static int sink_without_failover_kills_the_receiver_never_eof(void)
 {
 	struct remus_xen_sink_cfg cfg = { .receiver = receiver() };
 	struct remus_backup_sink s;
@@ -283,10 +283,18 @@ static int sink_without_failover_kills_the_receiver(void)
 	ckpt(&c1, 1);
 	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
 	ASSERT_EQ(0, s.ops->hello(&s, &h));
-	/* One stream per receiver: a second session cannot start over. */
-	ASSERT_EQ(EBUSY, s.ops->hello(&s, &h));
+	pid = read_pid();
+	ASSERT_TRUE(pid > 0);
+	/* A session that died before its first commit: the next one
+	 * starts over with a fresh receiver, the old one killed. */
+	unlink(path("pid"));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	ASSERT_EQ(-1, kill(pid, 0));
+	ASSERT_EQ(ESRCH, errno);
 	ASSERT_EQ(0, feed(&s, 1, &c1, 4096));
 	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	/* Once it holds a checkpoint, its stream is the only one. */
+	ASSERT_EQ(EBUSY, s.ops->hello(&s, &h));
 	pid = read_pid();
 	ASSERT_TRUE(pid > 0);
 	remus_xen_sink_close(&s);
@@ -327,7 +335,7 @@ static int sink_reports_a_receiver_that_is_gone(void)
 static const struct tcase tests[] = {
 	TCASE(sink_feeds_whole_checkpoints_and_ends_at_the_boundary),
 	TCASE(sink_refuses_what_is_not_one_whole_checkpoint),
-	TCASE(sink_without_failover_kills_the_receiver),
+	TCASE(sink_without_failover_kills_the_receiver_never_eof),
 	TCASE(sink_reports_a_receiver_that_is_gone),
 };
 

@@ -79,7 +79,17 @@ ppid=$!
 status() { $P/remusctl -j status "$1" 2>/dev/null; }
 field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 acked() { local n; n=$(field "$(status primary)" checkpoints); [ "${n:-0}" -ge "$1" ]; }
-xt_check "first checkpoint acked" xt_wait 400 acked 1
+if ! xt_check "first checkpoint acked" xt_wait 400 acked 1; then
+	# Nothing to fail over to: say so at once, keep the logs.
+	for c in "checkpoints flow" "backup fails over" "backup domain runs" \
+		"client hears the guest again" "output commit" "the guest's disk"; do
+		xt_nok "$c (no checkpoint was acked)"
+	done
+	kill "$ppid" "$bpid" 2>/dev/null
+	sleep 2
+	xt_dump /run/primary.log /run/backup.log /run/dm-status /run/relayB.log
+	exit 1
+fi
 t_first=$(xt_now)
 xt_result first_checkpoint_s "$(xt_fcalc "$t_first - $t_start")"
 xt_wait 60 acked 2
