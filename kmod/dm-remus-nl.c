@@ -52,27 +52,14 @@ static int remus_nl_fill_disk(struct sk_buff *skb, struct remus_disk *d,
 	if (nla_put_string(skb, REMUS_A_DISK_NAME, name) ||
 	    nla_put_u32(skb, REMUS_A_DISK_DEV, d->devnum) ||
 	    nla_put_u32(skb, REMUS_A_DISK_MODE, dmode) ||
-	    nla_put_u32(skb, REMUS_A_MODE, st.mode) ||
-	    nla_put_u64_64bit(skb, REMUS_A_BARRIER, st.barrier, REMUS_A_PAD) ||
-	    nla_put_u64_64bit(skb, REMUS_A_RELEASED, st.released,
-			      REMUS_A_PAD) ||
-	    nla_put_u64_64bit(skb, REMUS_A_LIMIT_BYTES, st.limit_bytes,
-			      REMUS_A_PAD) ||
 	    nla_put_u64_64bit(skb, REMUS_A_DISK_USED_BYTES, used,
 			      REMUS_A_PAD) ||
 	    nla_put_u32(skb, REMUS_A_DISK_WAITING, waiting) ||
 	    nla_put_u64_64bit(skb, REMUS_A_DISK_ERRORS, errors, REMUS_A_PAD) ||
 	    nla_put_u64_64bit(skb, REMUS_A_DISK_SECTORS, d->sectors,
-			      REMUS_A_PAD) ||
-	    remus_nl_put_stats(skb, &st.c) ||
-	    remus_nl_put_epochs(skb, &st))
+			      REMUS_A_PAD))
 		return -EMSGSIZE;
-	return 0;
-}
-
-static u32 remus_nl_get_flags(struct nlattr **attrs)
-{
-	return attrs[REMUS_A_FLAGS] ? nla_get_u32(attrs[REMUS_A_FLAGS]) : 0;
+	return remus_nl_put_state(skb, &st);
 }
 
 /* Room for a reply: the epochs array and a name, off the stack. */
@@ -83,7 +70,7 @@ struct remus_nl_scratch {
 
 int remus_nl_disk_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	u32 flags = remus_nl_get_flags(info->attrs);
+	u32 flags = remus_nl_flags(info->attrs);
 	struct remus_nl_scratch *scr;
 	struct remus_disk *d;
 	struct sk_buff *msg;
@@ -122,7 +109,7 @@ out:
 int remus_nl_disk_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	u32 flags = remus_nl_get_flags(info->attrs);
+	u32 flags = remus_nl_flags(info->attrs);
 	struct remus_nl_scratch *scr;
 	long idx = cb->args[0];
 	struct remus_disk *d;

@@ -252,6 +252,21 @@ int remus_nl_put_epochs(struct sk_buff *skb, const struct remus_state *st)
 	return 0;
 }
 
+/* What every buffer reports in GET: mode, epochs, limit, counters. */
+int remus_nl_put_state(struct sk_buff *skb, const struct remus_state *st)
+{
+	if (nla_put_u32(skb, REMUS_A_MODE, st->mode) ||
+	    nla_put_u64_64bit(skb, REMUS_A_BARRIER, st->barrier, REMUS_A_PAD) ||
+	    nla_put_u64_64bit(skb, REMUS_A_RELEASED, st->released,
+			      REMUS_A_PAD) ||
+	    nla_put_u64_64bit(skb, REMUS_A_LIMIT_BYTES, st->limit_bytes,
+			      REMUS_A_PAD) ||
+	    remus_nl_put_stats(skb, &st->c) ||
+	    remus_nl_put_epochs(skb, st))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int remus_nl_fill_net(struct sk_buff *skb, struct net_device *dev,
 			     struct Qdisc *sch, u32 flags,
 			     struct remus_epoch_backlog *epochs)
@@ -264,20 +279,12 @@ static int remus_nl_fill_net(struct sk_buff *skb, struct net_device *dev,
 	remus_qdisc_snapshot(sch, &st);
 	if (nla_put_u32(skb, REMUS_A_IFINDEX, dev->ifindex) ||
 	    nla_put_string(skb, REMUS_A_IFNAME, dev->name) ||
-	    nla_put_u32(skb, REMUS_A_MODE, st.mode) ||
-	    nla_put_u64_64bit(skb, REMUS_A_BARRIER, st.barrier, REMUS_A_PAD) ||
-	    nla_put_u64_64bit(skb, REMUS_A_RELEASED, st.released,
-			      REMUS_A_PAD) ||
-	    nla_put_u32(skb, REMUS_A_LIMIT_PKTS, st.limit_pkts) ||
-	    nla_put_u64_64bit(skb, REMUS_A_LIMIT_BYTES, st.limit_bytes,
-			      REMUS_A_PAD) ||
-	    remus_nl_put_stats(skb, &st.c) ||
-	    remus_nl_put_epochs(skb, &st))
+	    nla_put_u32(skb, REMUS_A_LIMIT_PKTS, st.limit_pkts))
 		return -EMSGSIZE;
-	return 0;
+	return remus_nl_put_state(skb, &st);
 }
 
-static u32 remus_nl_flags(struct nlattr **attrs)
+u32 remus_nl_flags(struct nlattr **attrs)
 {
 	return attrs[REMUS_A_FLAGS] ? nla_get_u32(attrs[REMUS_A_FLAGS]) : 0;
 }

@@ -81,6 +81,8 @@ int remus_nl_init(void);
 void remus_nl_exit(void);
 int remus_nl_put_stats(struct sk_buff *skb, const struct remus_counters *c);
 int remus_nl_put_epochs(struct sk_buff *skb, const struct remus_state *st);
+int remus_nl_put_state(struct sk_buff *skb, const struct remus_state *st);
+u32 remus_nl_flags(struct nlattr **attrs);
 void remus_nl_event_net(enum remus_event ev, struct net_device *dev,
 			u64 epoch, const struct remus_counters *c, gfp_t gfp);
 void remus_nl_event_disk(enum remus_event ev, const char *name, u32 devnum,
