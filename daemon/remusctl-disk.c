@@ -89,17 +89,7 @@ static void print_disk(struct ctl *c, const struct remus_disk_info *d)
 		remus_json_u64(j, "commits", s->releases);
 		remus_json_u64(j, "log_waits", s->log_waits);
 		remus_json_obj_end(j);
-		if (b->nr_epochs) {
-			remus_json_arr_start(j, "epochs");
-			for (i = 0; i < b->nr_epochs; i++) {
-				remus_json_obj_start(j, NULL);
-				remus_json_u64(j, "epoch", b->epochs[i].epoch);
-				remus_json_u64(j, "writes", b->epochs[i].pkts);
-				remus_json_u64(j, "bytes", b->epochs[i].bytes);
-				remus_json_obj_end(j);
-			}
-			remus_json_arr_end(j);
-		}
+		ctl_json_epochs(j, b, "writes");
 		remus_json_obj_end(j);
 		return;
 	}

@@ -112,6 +112,24 @@ static uint64_t stat(const struct remus_buf_stats *s, size_t i)
 	return *(const uint64_t *)((const char *)s + stat_fields[i].off);
 }
 
+void ctl_json_epochs(struct remus_json *j, const struct remus_buf_info *b,
+		     const char *unit)
+{
+	unsigned int i;
+
+	if (!b->nr_epochs)
+		return;
+	remus_json_arr_start(j, "epochs");
+	for (i = 0; i < b->nr_epochs; i++) {
+		remus_json_obj_start(j, NULL);
+		remus_json_u64(j, "epoch", b->epochs[i].epoch);
+		remus_json_u64(j, unit, b->epochs[i].pkts);
+		remus_json_u64(j, "bytes", b->epochs[i].bytes);
+		remus_json_obj_end(j);
+	}
+	remus_json_arr_end(j);
+}
+
 static void print_buf_json(struct ctl *c, const struct remus_buf_info *b,
 			   const char *label)
 {
@@ -147,17 +165,7 @@ static void print_buf_json(struct ctl *c, const struct remus_buf_info *b,
 			remus_json_u64(j, stat_fields[i].name, stat(&b->stats, i));
 		remus_json_obj_end(j);
 	}
-	if (b->nr_epochs) {
-		remus_json_arr_start(j, "epochs");
-		for (i = 0; i < b->nr_epochs; i++) {
-			remus_json_obj_start(j, NULL);
-			remus_json_u64(j, "epoch", b->epochs[i].epoch);
-			remus_json_u64(j, "pkts", b->epochs[i].pkts);
-			remus_json_u64(j, "bytes", b->epochs[i].bytes);
-			remus_json_obj_end(j);
-		}
-		remus_json_arr_end(j);
-	}
+	ctl_json_epochs(j, b, "pkts");
 	remus_json_obj_end(j);
 }
 

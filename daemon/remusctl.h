@@ -29,6 +29,9 @@ int ctl_parse_u64(const char *s, uint64_t *v);
 int ctl_open_nl(struct ctl *c, struct remus_nl *nl);
 void ctl_print_buf(struct ctl *c, const struct remus_buf_info *info,
 		   const char *label);
+/* The per-epoch backlog as a JSON array; unit names the count. */
+void ctl_json_epochs(struct remus_json *j, const struct remus_buf_info *b,
+		     const char *unit);
 int ctl_monitor(struct ctl *c, bool net, bool disk);
 
 #endif /* REMUSCTL_H */
