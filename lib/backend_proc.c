@@ -136,8 +136,13 @@ int remus_proc_backend_open(struct remus_backend *b,
 	pb->range.start = cfg->desc->addr;
 	pb->range.len = cfg->desc->size;
 	pb->nr_pages = cfg->desc->size / cfg->desc->page_size;
+	/*
+	 * Our own child stops through one blocking waitid, the cheapest way;
+	 * a guest we only know by pid is polled, with a deadline.
+	 */
 	pb->suspend_timeout_ms = cfg->suspend_timeout_ms ?
-				 cfg->suspend_timeout_ms : 1000;
+				 cfg->suspend_timeout_ms :
+				 cfg->child ? -1 : 1000;
 	err = remus_ranges_check(&pb->range, 1, pb->page_size, &pb->nr_pages);
 	if (err)
 		goto err;

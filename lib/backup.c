@@ -106,10 +106,19 @@ struct session {
 	size_t cap;
 	uint64_t open_epoch;	/* records staged for it, 0: none */
 	uint64_t open_bytes;
-	uint64_t hb_last;
 	uint64_t hb_echo;
 	uint8_t *scratch;	/* a decompressed blob chunk, cap bytes */
 	uint64_t blob_next;	/* offset the next blob chunk must have */
+	/* Heartbeats come from a thread of their own, so that a long commit
+	 * never looks like a dead backup; sealing and writing is one step
+	 * under txlock. */
+	pthread_mutex_t txlock;
+	pthread_cond_t txcond;
+	uint64_t last_tx;
+	uint64_t acked;		/* last ACK sent: heartbeats never say less */
+	bool beating, beat_stop;
+	pthread_t beater;
+	uint8_t hbframe[REMUS_WIRE_OVERHEAD + REMUS_HEARTBEAT_LEN];
 };
 
 static int send_frame(struct session *s, ssize_t n)
@@ -125,13 +134,62 @@ static int send_heartbeat(struct session *s)
 	struct remus_heartbeat hb = { .sent_ns = remus_now_ns(),
 				      .echo_ns = s->hb_echo };
 	uint8_t body[REMUS_HEARTBEAT_LEN];
+	ssize_t n;
+	int err;
 
 	remus_heartbeat_put(body, &hb);
-	s->hb_last = hb.sent_ns;
-	return send_frame(s, remus_wire_send_body(&s->w, REMUS_REC_HEARTBEAT,
-						  s->b->committed, body,
-						  sizeof(body), s->frame,
-						  s->cap));
+	pthread_mutex_lock(&s->txlock);
+	n = remus_wire_send_body(&s->w, REMUS_REC_HEARTBEAT, s->acked,
+				 body, sizeof(body), s->hbframe,
+				 sizeof(s->hbframe));
+	err = n < 0 ? (int)n :
+	      remus_link_write(s->fd, s->hbframe, (size_t)n,
+			       (int)s->b->info.timeout_ms);
+	s->last_tx = remus_now_ns();
+	pthread_mutex_unlock(&s->txlock);
+	return err;
+}
+
+static void *beater_main(void *arg)
+{
+	struct session *s = arg;
+	uint64_t hb = s->b->info.heartbeat_ms * 1000000ull;
+
+	pthread_mutex_lock(&s->txlock);
+	while (!s->beat_stop) {
+		uint64_t now = remus_now_ns(), due = s->last_tx + hb;
+		struct timespec ts;
+
+		if (now < due) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(due - now);
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&s->txcond, &s->txlock, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&s->txlock);
+		/* A write error shows up in the reader too: just stop. */
+		if (send_heartbeat(s)) {
+			pthread_mutex_lock(&s->txlock);
+			break;
+		}
+		pthread_mutex_lock(&s->txlock);
+	}
+	pthread_mutex_unlock(&s->txlock);
+	return NULL;
+}
+
+static void beater_stop(struct session *s)
+{
+	if (!s->beating)
+		return;
+	pthread_mutex_lock(&s->txlock);
+	s->beat_stop = true;
+	pthread_cond_broadcast(&s->txcond);
+	pthread_mutex_unlock(&s->txlock);
+	pthread_join(s->beater, NULL);
+	s->beating = false;
 }
 
 /* A frame, or -ETIMEDOUT after the primary's silence; heartbeats go out
@@ -139,7 +197,6 @@ static int send_heartbeat(struct session *s)
 static int read_frame(struct session *s, struct remus_frame *f)
 {
 	struct remus_backup *b = s->b;
-	uint64_t hb = b->info.heartbeat_ms * 1000000ull;
 	uint64_t to = b->info.timeout_ms * 1000000ull;
 	uint64_t start = remus_now_ns();
 
@@ -148,7 +205,7 @@ static int read_frame(struct session *s, struct remus_frame *f)
 			{ .fd = s->fd, .events = POLLIN },
 			{ .fd = b->stop_efd, .events = POLLIN },
 		};
-		uint64_t now = remus_now_ns(), wake;
+		uint64_t now = remus_now_ns();
 		void *buf;
 		ssize_t want, n;
 		int ret;
@@ -157,16 +214,7 @@ static int read_frame(struct session *s, struct remus_frame *f)
 			return -ECANCELED;
 		if (now - start >= to)
 			return -ETIMEDOUT;
-		if (s->w.phase == REMUS_WIRE_DATA && now - s->hb_last >= hb) {
-			ret = send_heartbeat(s);
-			if (ret)
-				return ret;
-			continue;
-		}
-		wake = start + to;
-		if (s->w.phase == REMUS_WIRE_DATA && s->hb_last + hb < wake)
-			wake = s->hb_last + hb;
-		ret = poll(p, 2, (int)((wake - now) / 1000000) + 1);
+		ret = poll(p, 2, (int)((start + to - now) / 1000000) + 1);
 		if (ret < 0 && errno != EINTR)
 			return -errno;
 		if (ret <= 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -402,16 +450,39 @@ static void disks_release(struct remus_backup *b)
 			    b->disks[i].sel.name);
 }
 
+/*
+ * END verified: checkpoint epoch is whole here, and it is acked at once;
+ * making it the committed state (folding the staged pages into the image,
+ * the disk commit) follows in this same thread, before anything else is
+ * read, so that a failover always finds it done and the primary's commit
+ * latency does not include it.
+ */
 static int commit(struct session *s, uint64_t epoch)
 {
 	struct remus_backup *b = s->b;
+	ssize_t n;
 	int ret;
+
+	pthread_mutex_lock(&s->txlock);
+	n = remus_wire_send_body(&s->w, REMUS_REC_ACK, epoch, NULL, 0,
+				 s->frame, s->cap);
+	ret = n < 0 ? (int)n :
+	      remus_link_write(s->fd, s->frame, (size_t)n,
+			       (int)b->info.timeout_ms);
+	s->last_tx = remus_now_ns();
+	if (!ret)
+		s->acked = epoch;
+	pthread_mutex_unlock(&s->txlock);
+	if (ret)
+		return ret;
 
 	ret = b->sink->ops->commit(b->sink, epoch);
 	if (!ret)
 		ret = disks_commit(b, epoch);
 	if (ret) {
-		LOG(b, ERR, "commit %" PRIu64 ": %s", epoch, strerror(-ret));
+		/* Acked but not kept: this backup cannot be trusted now. */
+		LOG(b, ERR, "commit %" PRIu64 " after its ack: %s", epoch,
+		    strerror(-ret));
 		return ret;
 	}
 	pthread_mutex_lock(&b->lock);
@@ -425,9 +496,7 @@ static int commit(struct session *s, uint64_t epoch)
 		b->info.on_commit(b->info.on_commit_data, epoch, s->open_bytes);
 	s->open_epoch = 0;
 	s->open_bytes = 0;
-	/* Only now: the backup holds epoch, so its output may go. */
-	return send_frame(s, remus_wire_send_body(&s->w, REMUS_REC_ACK, epoch,
-						  NULL, 0, s->frame, s->cap));
+	return 0;
 }
 
 static int disklog(struct remus_backup *b, const struct remus_frame *f);
@@ -510,7 +579,11 @@ static enum session_end session_run(struct remus_backup *b, int fd)
 		goto out;
 	}
 	heard(b);
-	s.hb_last = 0;
+	pthread_mutex_init(&s.txlock, NULL);
+	pthread_cond_init(&s.txcond, NULL);
+	s.last_tx = 0;	/* the first heartbeat goes at once */
+	s.acked = 0;	/* a new session: its epochs may start anywhere */
+	s.beating = !pthread_create(&s.beater, NULL, beater_main, &s);
 
 	for (;;) {
 		ret = read_frame(&s, &f);
@@ -593,6 +666,7 @@ static enum session_end session_run(struct remus_backup *b, int fd)
 		end = SESSION_BROKEN;
 	}
 out:
+	beater_stop(&s);
 	discard_open(&s);
 	if (s.reader)
 		remus_batch_reader_fini(&s.r);

@@ -84,8 +84,12 @@ struct remus_engine {
 	bool wire_ready;
 	struct remus_page_cache cache;
 	struct remus_compressor cz;
-	pthread_t sender, acker;
+	pthread_t sender, acker, beater;
 	bool threads;
+	/* Sealing and writing a frame is one step: sequence numbers go on
+	 * the wire in order. Heartbeats fill the link's quiet times. */
+	pthread_mutex_t txlock;
+	uint64_t last_tx;	/* ns, the last frame written */
 	uint64_t sessions;
 
 	pthread_mutex_t lock;
@@ -112,6 +116,7 @@ struct remus_engine {
 	double rate;
 	struct slot *cur;	/* staging, between suspend and postcopy */
 	struct slot *pre;	/* pre-copied into, before the next suspend */
+	uint64_t hiwater;	/* most pages a regular checkpoint copied */
 	bool precopy_failed;	/* the next copy must be full */
 	uint64_t t_suspend0;
 };
@@ -457,11 +462,21 @@ static void slots_fini(struct remus_engine *e)
 	free(e->slots);
 }
 
-/* Give a big slot's memory back once it is no longer needed. */
-static void slot_trim(struct slot *s)
+/*
+ * A full checkpoint touched a slot as big as the guest: give back what the
+ * usual checkpoints do not use. Regular slots keep their high-water mark,
+ * or every large checkpoint would fault its slot in again, page by page.
+ */
+static void slot_trim(struct remus_engine *e, struct slot *s)
 {
-	size_t keep = 4096, used = s->c.nr_pages;
+	size_t used = s->c.nr_pages, keep;
 
+	if (!s->c.full) {
+		if (used > e->hiwater)
+			e->hiwater = used;
+		return;
+	}
+	keep = e->hiwater > 4096 ? e->hiwater : 4096;
 	if (used > keep)
 		madvise(s->c.pages + keep * s->c.page_size,
 			(used - keep) * s->c.page_size, MADV_DONTNEED);
@@ -611,17 +626,71 @@ static int send_frame(struct remus_engine *e, const void *buf, ssize_t len)
 				(int)e->info.timeout_ms);
 }
 
+static void tx_lock(struct remus_engine *e)
+{
+	pthread_mutex_lock(&e->txlock);
+}
+
+static void tx_unlock(struct remus_engine *e)
+{
+	e->last_tx = remus_now_ns();
+	pthread_mutex_unlock(&e->txlock);
+}
+
 static int send_heartbeat(struct remus_engine *e, uint8_t *frame, size_t cap)
 {
 	struct remus_heartbeat hb = { .sent_ns = remus_now_ns(),
 				      .echo_ns = e->hb_echo };
 	uint8_t body[REMUS_HEARTBEAT_LEN];
+	uint64_t sent;
+	int err;
 
 	remus_heartbeat_put(body, &hb);
-	return send_frame(e, frame,
-			  remus_wire_send_body(&e->wire, REMUS_REC_HEARTBEAT,
-					       e->sent, body, sizeof(body),
-					       frame, cap));
+	pthread_mutex_lock(&e->lock);
+	sent = e->sent;
+	pthread_mutex_unlock(&e->lock);
+	tx_lock(e);
+	err = send_frame(e, frame,
+			 remus_wire_send_body(&e->wire, REMUS_REC_HEARTBEAT,
+					      sent, body, sizeof(body), frame,
+					      cap));
+	tx_unlock(e);
+	return err;
+}
+
+/*
+ * Heartbeats whenever the link has been quiet for a heartbeat period,
+ * whatever the sender is busy with (encoding a large checkpoint, waiting
+ * for the next): the backup must not take a busy primary for a dead one.
+ */
+static void *beater_main(void *arg)
+{
+	struct remus_engine *e = arg;
+	uint8_t frame[REMUS_WIRE_OVERHEAD + REMUS_HEARTBEAT_LEN];
+	uint64_t hb = e->info.heartbeat_ms * 1000000ull;
+	int err;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->lost) {
+		uint64_t now = remus_now_ns(), due = e->last_tx + hb;
+		struct timespec ts;
+
+		if (now < due) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(due - now);
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&e->lock);
+		err = send_heartbeat(e, frame, sizeof(frame));
+		if (err)
+			link_lost(e, "heartbeat", err);
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
 }
 
 /* Seal and send the DISKLOG frame being filled (used bytes of records). */
@@ -637,9 +706,11 @@ static int disklog_flush(struct remus_engine *e, uint8_t *frame, size_t cap,
 		return 0;
 	memcpy(body, &idx, sizeof(uint32_t));
 	memset(body + 4, 0, 4);
+	tx_lock(e);
 	n = remus_wire_seal(&e->wire, REMUS_REC_DISKLOG, epoch, frame,
 			    REMUS_DISKLOG_HDR_LEN + *used, cap);
 	err = send_frame(e, frame, n);
+	tx_unlock(e);
 	if (err)
 		return err;
 	*wire += (uint64_t)n;
@@ -712,9 +783,13 @@ static int send_batch(struct remus_engine *e, struct remus_batch *b,
 		      uint64_t epoch, uint8_t *frame, size_t cap,
 		      uint64_t *wire)
 {
-	ssize_t n = remus_batch_seal(&e->wire, b, epoch, frame, cap);
-	int err = send_frame(e, frame, n);
+	ssize_t n;
+	int err;
 
+	tx_lock(e);
+	n = remus_batch_seal(&e->wire, b, epoch, frame, cap);
+	err = send_frame(e, frame, n);
+	tx_unlock(e);
 	if (err)
 		return err;
 	if (!*wire)
@@ -778,9 +853,11 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		memset(body + 6, 0, 2);
 		memcpy(body + 8, &off, 8);
 		memcpy(body + 16, &total, 8);
+		tx_lock(e);
 		n = remus_wire_seal(&e->wire, REMUS_REC_BLOB, c->epoch, frame,
 				    REMUS_BLOB_HDR_LEN + out, cap);
 		err = send_frame(e, frame, n);
+		tx_unlock(e);
 		if (err)
 			return err;
 		if (!wire)
@@ -788,8 +865,10 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 		wire += (uint64_t)n;
 		off += len;
 	}
+	tx_lock(e);
 	n = remus_wire_end(&e->wire, c->epoch, frame, cap);
 	err = send_frame(e, frame, n);
+	tx_unlock(e);
 	if (err)
 		return err;
 	wire += (uint64_t)n;
@@ -810,7 +889,6 @@ static void *sender_main(void *arg)
 	size_t cap = remus_wire_tx_frame_max(&e->wire);
 	uint8_t *frame = malloc(cap);
 	struct remus_batch b;
-	uint64_t last = remus_now_ns();
 	int err;
 
 	if (!frame) {
@@ -830,30 +908,9 @@ static void *sender_main(void *arg)
 	pthread_mutex_lock(&e->lock);
 	while (!e->lost) {
 		struct slot *s = slot_next_queued(e);
-		uint64_t now = remus_now_ns(), hb = e->info.heartbeat_ms * 1000000ull;
 
 		if (!s) {
-			struct timespec ts;
-			uint64_t due = last + hb;
-
-			if (now >= due) {
-				pthread_mutex_unlock(&e->lock);
-				err = send_heartbeat(e, frame, cap);
-				pthread_mutex_lock(&e->lock);
-				if (err) {
-					pthread_mutex_unlock(&e->lock);
-					link_lost(e, "heartbeat", err);
-					pthread_mutex_lock(&e->lock);
-					break;
-				}
-				last = remus_now_ns();
-				continue;
-			}
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(due - now);
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			pthread_cond_wait(&e->cond, &e->lock);
 			continue;
 		}
 		s->state = SLOT_SENDING;
@@ -867,7 +924,6 @@ static void *sender_main(void *arg)
 			break;
 		}
 		s->t_sent = remus_now_ns();
-		last = s->t_sent;
 		e->sent = s->c.epoch;
 		if (e->info.blackhole) {
 			/* Nowhere to wait for: held as acked at once. */
@@ -876,7 +932,7 @@ static void *sender_main(void *arg)
 			pthread_mutex_unlock(&e->lock);
 			buffers_release(e, s->c.epoch);
 			pthread_mutex_lock(&e->lock);
-			slot_trim(s);
+			slot_trim(e, s);
 			s->state = SLOT_FREE;
 		} else {
 			s->state = SLOT_SENT;
@@ -916,7 +972,7 @@ static void handle_ack(struct remus_engine *e, uint64_t n)
 
 		if (s->state == SLOT_SENT && s->c.epoch <= n) {
 			account(e, s, now);
-			slot_trim(s);
+			slot_trim(e, s);
 			s->state = SLOT_FREE;
 		}
 	}
@@ -983,8 +1039,10 @@ static void session_end(struct remus_engine *e)
 		shutdown(e->send_fd, SHUT_RDWR);
 	if (e->threads) {
 		pthread_join(e->sender, NULL);
-		if (!e->info.blackhole)
+		if (!e->info.blackhole) {
 			pthread_join(e->acker, NULL);
+			pthread_join(e->beater, NULL);
+		}
 		e->threads = false;
 	}
 	if (e->send_fd >= 0)
@@ -1102,10 +1160,18 @@ static int session_start(struct remus_engine *e, int send_fd, int recv_fd)
 		err = -EAGAIN;
 		goto out;
 	}
+	e->last_tx = remus_now_ns();
 	if (!e->info.blackhole &&
 	    pthread_create(&e->acker, NULL, acker_main, e)) {
 		link_lost(e, "start", -EAGAIN);
 		pthread_join(e->sender, NULL);
+		e->threads = false;
+		err = -EAGAIN;
+	} else if (!e->info.blackhole &&
+		   pthread_create(&e->beater, NULL, beater_main, e)) {
+		link_lost(e, "start", -EAGAIN);
+		pthread_join(e->sender, NULL);
+		pthread_join(e->acker, NULL);
 		e->threads = false;
 		err = -EAGAIN;
 	}
@@ -1276,22 +1342,35 @@ int remus_engine_checkpoint(struct remus_engine *e)
 			s->c.st.lag_ns = now - e->next_ns;
 		e->next_ns = now;
 	}
+	bool pre_done = false;
+
 	while (!atomic_load(&e->stop) && !e->lost) {
 		struct pollfd p = { .fd = e->stop_efd, .events = POLLIN };
 		int ms;
 
+		uint64_t wake, lead = precopy_lead(e);
+
 		now = remus_now_ns();
 		if (now >= e->next_ns)
 			break;
-		if (now + precopy_lead(e) >= e->next_ns && !e->pre)
-			precopy(e);
-		ms = (int)((e->next_ns - now + 999999) / 1000000);
+		/* Wake for the pre-copy first, then for the checkpoint. */
+		if (lead && !e->pre && !pre_done) {
+			if (now + lead >= e->next_ns) {
+				precopy(e);
+				pre_done = true;
+				continue;
+			}
+			wake = e->next_ns - lead;
+		} else {
+			wake = e->next_ns;
+		}
+		ms = (int)((wake - now + 999999) / 1000000);
 		if (ms > 1) {
 			poll(&p, 1, ms - 1);
 			continue;
 		}
 		/* The last millisecond: sleep precisely. */
-		struct timespec ts = { 0, (long)(e->next_ns - now) };
+		struct timespec ts = { 0, (long)(wake - now) };
 
 		nanosleep(&ts, NULL);
 	}
@@ -1366,9 +1445,11 @@ static int send_bye(struct remus_engine *e, uint32_t reason)
 	if (!frame)
 		return -ENOMEM;
 	remus_bye_put(body, reason);
+	tx_lock(e);
 	err = send_frame(e, frame,
 			 remus_wire_send_body(&e->wire, REMUS_REC_BYE, e->sent,
 					      body, sizeof(body), frame, cap));
+	tx_unlock(e);
 	free(frame);
 	return err;
 }
@@ -1514,6 +1595,7 @@ static int engine_init(struct remus_engine *e, const struct remus_ctx *ctx,
 			      !be->ops->postcopy))
 		return -EINVAL;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->txlock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	e->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (e->stop_efd < 0)
@@ -1545,6 +1627,7 @@ static void engine_fini(struct remus_engine *e)
 	if (e->stop_efd >= 0)
 		close(e->stop_efd);
 	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->txlock);
 	pthread_mutex_destroy(&e->lock);
 }
 
@@ -1613,6 +1696,8 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 		pthread_mutex_unlock(&e->lock);
 		if (e->threads) {
 			pthread_join(e->sender, NULL);
+			if (!info->blackhole)
+				pthread_join(e->beater, NULL);
 			e->threads = false;
 			if (send_bye(e, 0) == 0)
 				LOG(e, NOTICE, "backup told: orderly stop at epoch %" PRIu64,
