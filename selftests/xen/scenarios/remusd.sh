@@ -18,7 +18,7 @@
 #         none     rate only
 # XT_NOBUF=1: the same without output buffering (--no-attach, no --net):
 # the check must then see rollbacks, which proves it can fail.
-# XT_HEARTBEAT, XT_TIMEOUT (ms, default 200 and 2000), XT_INTERVAL (ms,
+# XT_HEARTBEAT, XT_TIMEOUT (ms, default 500 and 5000), XT_INTERVAL (ms,
 # 200), XT_COMPRESS (lz4, zlib, zstd, none) go to both daemons.
 # One host plays both: the backup runs in its own mount namespace where
 # /dev/mapper/gdisk (the path in the domain's configuration) is its own
@@ -26,7 +26,7 @@
 # the name, so the backup's runs as guest--incoming.
 . /xt/lib.sh
 kind=${1:-destroy} window=${2:-40} fwait=${3:-300} interval=${XT_INTERVAL:-200}
-hb=${XT_HEARTBEAT:-200} to=${XT_TIMEOUT:-2000}
+hb=${XT_HEARTBEAT:-500} to=${XT_TIMEOUT:-5000}
 P=/xt/project
 export DM_DISABLE_UDEV=1
 echo "1..9" >&3
@@ -79,7 +79,16 @@ ppid=$!
 status() { $P/remusctl -j status "$1" 2>/dev/null; }
 field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 acked() { local n; n=$(field "$(status primary)" checkpoints); [ "${n:-0}" -ge "$1" ]; }
-if ! xt_check "first checkpoint acked" xt_wait 400 acked 1; then
+# While the first checkpoint (a whole live migration) goes: where it is.
+(while sleep 20; do { echo "== $(xt_now)"; $P/remusctl status primary; $P/remusctl status backup;
+	ps -o pid,stat,time,args | grep -E 'remusd|xl ' | grep -v grep; free -m | head -2; } >>/run/progress.txt 2>&1; done) &
+prog=$!
+if xt_wait 400 acked 1; then
+	kill $prog
+	xt_ok "first checkpoint acked"
+else
+	kill $prog
+	xt_nok "first checkpoint acked"
 	# Nothing to fail over to: say so at once, keep the logs.
 	for c in "checkpoints flow" "backup fails over" "backup domain runs" \
 		"client hears the guest again" "output commit" "the guest's disk"; do
@@ -87,7 +96,7 @@ if ! xt_check "first checkpoint acked" xt_wait 400 acked 1; then
 	done
 	kill "$ppid" "$bpid" 2>/dev/null
 	sleep 2
-	xt_dump /run/primary.log /run/backup.log /run/dm-status /run/relayB.log
+	xt_dump /run/progress.txt /run/primary.log /run/backup.log /run/relayB.log
 	exit 1
 fi
 t_first=$(xt_now)
@@ -190,7 +199,7 @@ xt_sink_stop
 xl list >/run/xl-list 2>&1
 dmsetup status >/run/dm-status 2>&1
 xt_snapshot end
-xt_dump /run/status-primary.txt /run/status-backup.txt /run/xl-list /run/dm-status /run/ratios \
+xt_dump /run/progress.txt /run/status-primary.txt /run/status-backup.txt /run/xl-list /run/dm-status /run/ratios \
 	/run/primary.log /run/backup.log /run/destroy.log /run/sink.log /run/relayB.log \
 	"$(xt_console_log guest)" "$(xt_console_log guest--incoming)" /run/snapshots.txt
 exit 0
