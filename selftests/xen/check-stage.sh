@@ -10,9 +10,10 @@
 # unbuffered case must see rollbacks.
 #
 #   remusd-destroy   xl destroy of the primary domain
-#   remusd-kill      SIGKILL of the primary remusd (the domain lives on)
+#   remusd-kill      the primary remusd stopped, 2 s later killed (the
+#                    domain lives on, its output since held)
 #   remusd-linkcut   replication link cut without FIN (netem loss 100%)
-#   remusd-nobuf     destroy, buffering off: the check must fail it
+#   remusd-nobuf     kill, buffering off: the check must fail it
 #
 # Output: TAP in selftests/lib/runner.sh's layout on stdout (a case's own
 # checks nested as comments), progress on stderr; exit 1 if a case failed.
@@ -86,7 +87,7 @@ for c in $cases; do
 	remusd-destroy) args="destroy $window 240" ;;
 	remusd-kill) args="kill $window 240" ;;
 	remusd-linkcut) args="linkcut $window 240" ;;
-	remusd-nobuf) args="destroy $window 240"; envs="XT_NOBUF=1" ;;
+	remusd-nobuf) args="kill $window 240"; envs="XT_NOBUF=1" ;;
 	*) echo "# selftests: xen: $c"; echo "not ok $n xen:$c # no such case"; failed=1; continue ;;
 	esac
 	echo "xen: $c ($args${envs:+, $envs})" >&2

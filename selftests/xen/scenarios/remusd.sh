@@ -10,14 +10,18 @@
 #   (seqsink: no rollback), the guest's disk holds every number it reported.
 #   remusd.sh KIND [WINDOW_S] [FAILOVER_WAIT_S]
 #   KIND: destroy  xl destroy of the primary domain (its remusd sees it go)
-#         kill     SIGKILL of the primary remusd only; the domain lives on
-#                  with its output held
+#         kill     the primary remusd stopped (SIGSTOP) while the domain
+#                  runs, 2 s of the guest's output after its last
+#                  checkpoint, then SIGKILL; the domain lives on with that
+#                  output held (unbuffered: that output is at the
+#                  client, and the domain is destroyed after the kill)
 #         linkcut  the replication link runs over a veth into netns B (a
 #                  socat relay there); both ends drop everything (netem
 #                  loss 100%): no FIN, no RST
 #         none     rate only
-# XT_NOBUF=1: the same without output buffering (--no-attach, no --net):
-# the check must then see rollbacks, which proves it can fail.
+# XT_NOBUF=1: the same without output buffering (--no-attach): with kill,
+# the client has the 2 s the backup never got, so the check must see a
+# rollback, which proves it can fail.
 # XT_HEARTBEAT, XT_TIMEOUT (ms, default 500 and 5000), XT_INTERVAL (ms,
 # 200), XT_COMPRESS (lz4, zlib, zstd, none) go to both daemons.
 # One host plays both: the backup runs in its own mount namespace where
@@ -130,6 +134,8 @@ if [ "$kind" = none ]; then
 else
 	pdom=$(xt_domid guest)
 	tick0=$(xt_last_tick guest)
+	s0=$(status primary)
+	xt_result primary_at_failure "epoch $(field "$s0" epoch) acked $(field "$s0" acked) buffered_pkts $(field "$s0" buffered_pkts)"
 	t_fail=$(xt_now)
 	xt_log "injecting $kind at $t_fail (primary remusd $ppid, domain $pdom, tick $tick0)"
 	case $kind in
@@ -137,7 +143,20 @@ else
 		(xl destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) &
 		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) & ;;
 	kill)
-		kill -9 "$ppid"; xt_now >/run/dead.t ;;
+		# Stopped where the domain runs (not inside a checkpoint's
+		# suspend): what it sends from now on no checkpoint has.
+		for _ in $(seq 50); do
+			kill -STOP "$ppid"
+			xt_domain_running guest && break
+			kill -CONT "$ppid"
+			sleep 0.05
+		done
+		xt_log "primary remusd stopped, domain state $(xl list guest | awk 'NR == 2 { print $5 }'), tick $(xt_last_tick guest)"
+		sleep 2
+		kill -9 "$ppid"; xt_now >/run/dead.t
+		# Unbuffered, a domain that lives on would talk over the
+		# backup's: split brain, not what the negative check is about.
+		[ -z "${XT_NOBUF:-}" ] || xl destroy guest ;;
 	linkcut)
 		tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100%
@@ -176,6 +195,10 @@ else
 	max=$(sed -n 's/.* max=\([0-9]*\).*/\1/p' <<<"$summary")
 	xt_result rollbacks "${rbs:-?}"
 	xt_result unreached "${unr:-?}"
+	xt_result late "$(sed -n 's/.* late=\([0-9]*\).*/\1/p' <<<"$summary")"
+	# What the verdict rests on, for a log that only keeps the results.
+	grep -E '^rollback' /run/sink.log | head -n 5 | while read -r l; do xt_result sink_event "$l"; done
+	xt_result backup_failover "$(grep -E 'failing over|failed over' /run/backup.log | tr '\n' '|')"
 	if [ -n "${XT_NOBUF:-}" ]; then
 		xt_check "unbuffered: the client saw numbers the resumed guest had not reached (${rbs:-?} rollbacks, ${unr:-?} numbers)" \
 			test "${rbs:-0}" -gt 0

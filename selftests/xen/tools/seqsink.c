@@ -11,8 +11,13 @@
  *   first t=T seq=N
  *   gap t=T after=N got=M                  (numbers lost on the way)
  *   silence from=T1 to=T2 dur=D last=N got=M   (no datagram for > 0.5 s)
- *   rollback t=T max=M got=S unreached=K   (K = M - S + 1 numbers seen that
- *                                           the resumed guest had not reached)
+ *   rollback t=T max=M got=S unreached=K   (S was seen before: the guest
+ *                                           sends it again, resumed from an
+ *                                           older state; K = M - S + 1 numbers
+ *                                           it had not reached)
+ *   late t=T max=M got=S                   (S below the newest but never seen:
+ *                                           reordered or delayed on the way,
+ *                                           which is no rollback)
  * and on SIGTERM/SIGINT/SIGUSR1 a "summary" line.
  */
 #include <arpa/inet.h>
@@ -36,6 +41,26 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The numbers seen, over a window far wider than any burst or rollback. */
+#define SEEN_WINDOW (1u << 16)
+static uint64_t seen[SEEN_WINDOW];
+
+static uint64_t max, last, packets, rollbacks, unreached, gaps, lost, late;
+static double longest;
+
+static void summary(void)
+{
+	printf("summary t=%.3f packets=%" PRIu64 " max=%" PRIu64 " last=%" PRIu64
+	       " rollbacks=%" PRIu64 " unreached=%" PRIu64 " gaps=%" PRIu64 " lost=%" PRIu64
+	       " late=%" PRIu64 " longest_silence=%.3f\n", now_s(), packets, max, last,
+	       rollbacks, unreached, gaps, lost, late, longest);
+}
+
+static int was_seen(uint64_t seq)
+{
+	return seen[seq % SEEN_WINDOW] == seq + 1;
+}
+
 static void on_signal(int sig)
 {
 	want_summary = 1;
@@ -46,8 +71,8 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
-	uint64_t max = 0, last = 0, packets = 0, rollbacks = 0, unreached = 0, gaps = 0, lost = 0;
-	double last_t = 0, longest = 0;
+	int repeating = 0;
+	double last_t = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int sock;
 
@@ -74,10 +99,7 @@ int main(int argc, char **argv)
 
 		if (want_summary) {
 			want_summary = 0;
-			printf("summary t=%.3f packets=%" PRIu64 " max=%" PRIu64 " last=%" PRIu64
-			       " rollbacks=%" PRIu64 " unreached=%" PRIu64 " gaps=%" PRIu64
-			       " lost=%" PRIu64 " longest_silence=%.3f\n", now_s(), packets, max,
-			       last, rollbacks, unreached, gaps, lost, longest);
+			summary();
 		}
 		n = recv(sock, buf, sizeof(buf) - 1, 0);
 		if (n < 0) {
@@ -98,25 +120,33 @@ int main(int argc, char **argv)
 			       last_t, t, t - last_t, last, seq);
 		if (packets > 1 && t - last_t > longest)
 			longest = t - last_t;
-		if (packets > 1 && seq <= max && last == max) {
-			/* The first number after a resume from an older state. */
-			rollbacks++;
-			unreached += max - seq + 1;
-			printf("rollback t=%.3f max=%" PRIu64 " got=%" PRIu64 " unreached=%" PRIu64 "\n",
-			       t, max, seq, max - seq + 1);
+		if (packets > 1 && seq <= max && was_seen(seq)) {
+			/* A number again: the guest resumed from an older state.
+			 * One rollback per run of repeats. */
+			if (!repeating) {
+				rollbacks++;
+				unreached += max - seq + 1;
+				printf("rollback t=%.3f max=%" PRIu64 " got=%" PRIu64
+				       " unreached=%" PRIu64 "\n", t, max, seq, max - seq + 1);
+			}
+			repeating = 1;
+		} else if (packets > 1 && seq <= max) {
+			late++;
+			lost--;		/* a gap it fills */
+			printf("late t=%.3f max=%" PRIu64 " got=%" PRIu64 "\n", t, max, seq);
 		} else if (seq > max + 1 && packets > 1) {
 			gaps++;
 			lost += seq - max - 1;
 			printf("gap t=%.3f after=%" PRIu64 " got=%" PRIu64 "\n", t, max, seq);
 		}
-		if (seq > max)
+		if (seq > max) {
 			max = seq;
+			repeating = 0;
+		}
+		seen[seq % SEEN_WINDOW] = seq + 1;
 		last = seq;
 		last_t = t;
 	}
-	printf("summary t=%.3f packets=%" PRIu64 " max=%" PRIu64 " last=%" PRIu64
-	       " rollbacks=%" PRIu64 " unreached=%" PRIu64 " gaps=%" PRIu64 " lost=%" PRIu64
-	       " longest_silence=%.3f\n", now_s(), packets, max, last, rollbacks, unreached,
-	       gaps, lost, longest);
+	summary();
 	return 0;
 }
