@@ -10,7 +10,8 @@
 # client must never have seen a number the resumed guest had not reached
 # (seqcheck counts such rollbacks), and the guest must go on.
 #
-#   output_commit.sh [TRIALS]       (default $E2E_TRIALS or 30)
+#   output_commit.sh [TRIALS [FIRST]]   (default $E2E_TRIALS or 30 trials,
+#                                       numbered from FIRST, default 1)
 #   E2E_UNBUFFERED=1: no net buffer on the primary; then the same check
 #   must find violations, which proves the check can fail.
 
@@ -18,6 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 
 TRIALS=${1:-${E2E_TRIALS:-30}}
+FIRST=${2:-1}
 UNBUFFERED=${E2E_UNBUFFERED:-}
 
 e2e_init
@@ -67,8 +69,8 @@ if [ -n "$UNBUFFERED" ]; then
 fi
 
 tap_plan "$TRIALS"
-i=1
-while [ "$i" -le "$TRIALS" ]; do
+i=$FIRST
+while [ "$i" -lt $((FIRST + TRIALS)) ]; do
 	# Every other trial at a chosen phase, cycling through them.
 	fault=
 	if [ $((i % 2)) -eq 0 ]; then
