@@ -51,6 +51,7 @@ struct opts {
 	const char *compress;
 	bool no_delta;
 	unsigned int delta_cache;
+	unsigned int xen_delta_mib;
 	unsigned int heartbeat_ms, timeout_ms, reconnect_ms;
 	const char *policy;
 	bool blackhole, no_repair, once, no_attach, no_precopy;
@@ -117,6 +118,7 @@ enum {
 	OPT_DIRTY, OPT_NAME, OPT_SOCKET, OPT_IMAGE, OPT_REPAIR_PEER, OPT_NET,
 	OPT_DISK, OPT_LOG_LEVEL, OPT_SYSLOG, OPT_PROGRESS, OPT_NO_PROGRESS,
 	OPT_CONFIG, OPT_NO_ATTACH, OPT_RECEIVER, OPT_NO_PRECOPY, OPT_ANNOUNCE,
+	OPT_XEN_DELTA_CACHE,
 };
 
 static const struct option long_opts[] = {
@@ -132,6 +134,7 @@ static const struct option long_opts[] = {
 	{ "compress", required_argument, NULL, OPT_COMPRESS },
 	{ "no-delta", no_argument, NULL, OPT_NO_DELTA },
 	{ "delta-cache", required_argument, NULL, OPT_DELTA_CACHE },
+	{ "xen-delta-cache", required_argument, NULL, OPT_XEN_DELTA_CACHE },
 	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "reconnect", required_argument, NULL, OPT_RECONNECT },
@@ -182,6 +185,10 @@ static void usage(FILE *f)
 "                             early while the guest runs, when tracking can)\n"
 "  --compress lz4|zlib|zstd|none  general compressor (default lz4)\n"
 "  --no-delta, --delta-cache PAGES  XOR delta against the last sent copy\n"
+"  --xen-delta-cache MIB      xen: the stream's pages as XOR deltas against\n"
+"                             a cache of MIB (default 64, at most 1024, the\n"
+"                             backup mirrors it); 0 (or --no-delta) sends\n"
+"                             them as they are\n"
 "  --heartbeat MS --timeout MS --reconnect MS   (100, 1000, 1000)\n"
 "  --policy continue|pause    on backup loss (default continue)\n"
 "  --no-repair                end instead of re-pairing on backup loss\n"
@@ -274,6 +281,9 @@ static void set_opt(int c, const char *arg)
 	case OPT_NO_DELTA: O.no_delta = true; break;
 	case OPT_DELTA_CACHE:
 		O.delta_cache = parse_uint("delta-cache", arg, 0, 1u << 24);
+		break;
+	case OPT_XEN_DELTA_CACHE:
+		O.xen_delta_mib = parse_uint("xen-delta-cache", arg, 0, 1024);
 		break;
 	case OPT_HEARTBEAT:
 		O.heartbeat_ms = parse_uint("heartbeat", arg, 1, 60000);
@@ -381,6 +391,7 @@ static void parse_args(int argc, char **argv)
 	O.pipeline = 1;
 	O.compress = "lz4";
 	O.delta_cache = 16384;
+	O.xen_delta_mib = 64;
 	O.heartbeat_ms = 100;
 	O.timeout_ms = 1000;
 	O.reconnect_ms = 1000;
@@ -760,6 +771,7 @@ static int run_xen_primary(const char *domain)
 	cfg.domain = domain;
 	codec = remus_codec_parse(O.compress);
 	cfg.codec = codec < 0 ? REMUS_CODEC_NONE : (enum remus_codec)codec;
+	cfg.delta_cache_mib = O.no_delta ? 0 : O.xen_delta_mib;
 	err = remus_xen_backend_open(&b, &cfg, &why);
 	if (err) {
 		LOGF(ERR, "guest xen:%s: %s", domain, why ? why : strerror(-err));

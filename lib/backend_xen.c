@@ -25,6 +25,7 @@
 
 #include "backend_xen.h"
 #include "link.h"
+#include "xen/pagedelta.h"
 #include "xen/stream.h"
 
 #define XL_BANNER "xl migration receiver ready, send binary domain data.\n"
@@ -53,6 +54,13 @@ struct xen_backend {
 	uint64_t page_bytes;	/* walker's PAGE_DATA bytes at the last cut */
 	int pump_err;
 	bool pump_eof;
+
+	/* Page delta (cfg->delta_cache_mib): the encoder, and the buffer
+	 * the original stream lands in once the container replaces it. */
+	bool delta;
+	struct remus_xd_enc xd;
+	uint8_t *xbuf;
+	size_t xcap;
 };
 
 /* ---- primary ---- */
@@ -303,6 +311,28 @@ static int cb_postcopy(void *data)
 }
 
 /*
+ * The checkpoint's stream bytes in c->state become the delta container;
+ * the original goes to x->xbuf, the container's buffer next time.
+ */
+static int encode_state(struct xen_backend *x, struct remus_ckpt *c)
+{
+	uint8_t *raw = c->state;
+	size_t cap = c->state_cap, len;
+	int err;
+
+	err = remus_xd_encode(&x->xd, c->state, c->state_len, &x->xbuf,
+			      &x->xcap, &len);
+	if (err)
+		return err;
+	c->state = x->xbuf;
+	c->state_cap = x->xcap;
+	c->state_len = len;
+	x->xbuf = raw;
+	x->xcap = cap;
+	return 0;
+}
+
+/*
  * End the checkpoint in the stream, wait for the pump to hold all of it,
  * hand it to the engine's staging slot (the buffers change owners: 146 MB
  * for a first checkpoint of a 128 MiB guest is not copied); the engine
@@ -349,9 +379,13 @@ static int cb_checkpoint(void *data)
 		page_bytes = x->walk.page_bytes - x->page_bytes;
 		x->page_bytes = x->walk.page_bytes;
 		c->st.pages = page_bytes / (XC_PAGE_SIZE + 8);
+		/* The original size, also with the delta: what the engine
+		 * counts as raw, so that its ratio is original / wire. */
 		c->st.state_bytes = c->state_len;
 	}
 	pthread_mutex_unlock(&x->lock);
+	if (!err && x->delta)
+		err = encode_state(x, c);
 	if (err)
 		return -1;
 	return remus_engine_checkpoint(x->e);
@@ -387,6 +421,8 @@ static int xb_run(struct remus_backend *b, struct remus_engine *e)
 	x->page_bytes = 0;
 	x->pump_err = 0;
 	x->pump_eof = false;
+	if (x->delta)
+		remus_xd_enc_reset(&x->xd);
 	if (pthread_create(&x->pump, NULL, pump_main, x)) {
 		close(p[0]);
 		close(p[1]);
@@ -504,6 +540,16 @@ int remus_xen_backend_open(struct remus_backend *b, struct remus_xen_cfg *cfg,
 		err = -EIO;
 		goto err;
 	}
+	if (cfg->delta_cache_mib) {
+		err = remus_xd_enc_init(&x->xd, (size_t)cfg->delta_cache_mib *
+					((1u << 20) / REMUS_XD_PAGE_SIZE));
+		if (err) {
+			*why = err == -EINVAL ? "delta cache larger than 1024 MiB" :
+			       "no memory for the delta cache";
+			goto err;
+		}
+		x->delta = true;
+	}
 	find_vifs(x);
 	b->ops = &xen_ops;
 	b->priv = x;
@@ -530,6 +576,9 @@ void remus_xen_backend_close(struct remus_backend *b)
 	if (x->lg)
 		xtl_logger_destroy((xentoollog_logger *)x->lg);
 	free(x->buf);
+	if (x->delta)
+		remus_xd_enc_fini(&x->xd);
+	free(x->xbuf);
 	pthread_cond_destroy(&x->cond);
 	pthread_mutex_destroy(&x->lock);
 	free(x);
@@ -561,6 +610,7 @@ struct xen_sink {
 	uint8_t *staged;	/* the open checkpoint's stream */
 	size_t len, cap;
 	struct remus_xs_walk walk;	/* over what was committed */
+	struct remus_xd_dec xd;		/* the primary's page delta */
 	char *json;		/* the domain's configuration, from xl's header */
 
 	pthread_t writer;
@@ -741,11 +791,33 @@ static int xs_hello(struct remus_backup_sink *s, const struct remus_hello *h)
 	    access("/dev/xen/privcmd", R_OK | W_OK))
 		return ENODEV;
 	remus_xs_walk_init(&k->walk, 1);
+	remus_xd_dec_reset(&k->xd);
 	k->len = 0;
 	/* Start the receiver now: xl takes its time to come up. */
 	if (pthread_create(&k->writer, NULL, writer_main, k))
 		return -EAGAIN;
 	k->started = true;
+	return 0;
+}
+
+/*
+ * A whole blob: when it is a page-delta container, the original stream
+ * replaces it. Done here, before the END that acks it, so a checkpoint
+ * that does not decode is never acked, and never reaches libxl.
+ */
+static int decode_staged(struct xen_sink *k)
+{
+	uint8_t *raw;
+	size_t len;
+	int ret;
+
+	ret = remus_xd_decode(&k->xd, k->staged, k->len, REMUS_BLOB_MAX, &raw,
+			      &len);
+	if (ret <= 0)
+		return ret;
+	free(k->staged);
+	k->staged = raw;
+	k->len = k->cap = len;
 	return 0;
 }
 
@@ -766,7 +838,7 @@ static int xs_state(struct remus_backup_sink *s, uint64_t epoch,
 	}
 	memcpy(k->staged + k->len, st->data, st->len);
 	k->len += st->len;
-	return 0;
+	return k->len == st->total ? decode_staged(k) : 0;
 }
 
 static int xs_page(struct remus_backup_sink *s, uint64_t epoch,
@@ -909,6 +981,7 @@ int remus_xen_sink_open(struct remus_backup_sink *s,
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->cond, NULL);
 	remus_xs_walk_init(&k->walk, 1);
+	remus_xd_dec_init(&k->xd);
 	s->ops = &xen_sink_ops;
 	s->priv = k;
 	return 0;
@@ -1072,6 +1145,7 @@ void remus_xen_sink_close(struct remus_backup_sink *s)
 		waitpid(k->pid, NULL, WNOHANG);
 	free(k->staged);
 	free(k->json);
+	remus_xd_dec_fini(&k->xd);
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
 	free(k);

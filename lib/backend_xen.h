@@ -35,6 +35,10 @@ struct remus_xen_cfg {
 	const char *domain;		/* name or domid */
 	enum remus_codec codec;		/* for the stream pieces */
 	unsigned int suspend_timeout_ms;
+	/* MiB of the page cache the checkpoint's pages are XOR-delta'd
+	 * against (xen/pagedelta.h), at most 1024; 0: no delta. The backup
+	 * mirrors it with as much memory, as the stream tells it. */
+	unsigned int delta_cache_mib;
 	/* Filled by remus_xen_backend_open(): */
 	uint32_t domid;
 	char vifs[8][16];		/* the guest's vif names */

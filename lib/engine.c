@@ -875,7 +875,10 @@ static int send_ckpt(struct remus_engine *e, struct slot *s, uint8_t *frame,
 	fault(e, "sent", c->epoch);
 
 	remus_compress_stats_take(&e->cz, &tx, &rx);
-	c->st.raw_bytes = (uint64_t)c->nr_pages * c->page_size + c->state_len +
+	/* A backend that encodes its state itself (xen's page delta) says
+	 * what it was before in state_bytes: raw means before any coding. */
+	c->st.raw_bytes = (uint64_t)c->nr_pages * c->page_size +
+			  (c->st.state_bytes ? c->st.state_bytes : c->state_len) +
 			  c->st.disk_bytes;
 	c->st.wire_bytes = wire;
 	c->st.codec_ns = tx.nsec;

@@ -103,7 +103,8 @@ enum remus_result {
 struct remus_epoch_stats {
 	uint64_t epoch;
 	uint64_t pages;			/* dirty pages copied */
-	uint64_t state_bytes;
+	uint64_t state_bytes;		/* as the backend produced it, before
+					 * its own encoding (xen page delta) */
 	uint64_t disk_bytes;
 	uint64_t raw_bytes;		/* payload before compression */
 	uint64_t wire_bytes;		/* frames written */

@@ -6,7 +6,8 @@
  * on is checked: it gets whole checkpoints only, in order, and its stream
  * ends exactly at the last committed checkpoint's CHECKPOINT_END on
  * failover; without a failover it is killed, never sent EOF (which it
- * would take as failover).
+ * would take as failover). A page-delta stream reaches it as the
+ * original bytes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "backend_xen.h"
 #include "test_wire_tap.h"
 #include "test_xen_stream.h"
+#include "xen/pagedelta.h"
 #include "xen/stream.h"
 
 #define BANNER "xl migration receiver ready, send binary domain data.\n"
@@ -172,6 +174,56 @@ static int sink_feeds_whole_checkpoints_and_ends_at_the_boundary(void)
 	return 0;
 }
 
+static int sink_gives_the_receiver_a_delta_streams_original_bytes(void)
+{
+	struct remus_xen_sink_cfg cfg = { .receiver = receiver() };
+	struct remus_backup_sink s;
+	struct remus_xen_failover fo;
+	struct remus_xd_enc e;
+	struct buf raw[3] = { 0 }, c[3] = { 0 }, want = { 0 }, got;
+	struct remus_hello h = { 0 };
+	unsigned int i;
+
+	reset();
+	ASSERT_EQ(0, remus_xd_enc_init(&e, 16));
+	for (i = 0; i < 3; i++) {
+		size_t cap = 0;
+
+		ckpt(&raw[i], i + 1);
+		ASSERT_EQ(0, remus_xd_encode(&e, raw[i].p, raw[i].len, &c[i].p,
+					     &cap, &c[i].len));
+		ASSERT_TRUE(remus_xd_is_container(c[i].p, c[i].len));
+	}
+	remus_xd_enc_fini(&e);
+	put(&want, raw[0].p, raw[0].len);
+	put(&want, raw[1].p, raw[1].len);
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(0, s.ops->hello(&s, &h));
+	ASSERT_EQ(0, feed(&s, 1, &c[0], 1000));
+	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	ASSERT_EQ(0, feed(&s, 2, &c[1], 7));
+	ASSERT_EQ(0, s.ops->commit(&s, 2));
+	/* Out of sequence (as if 2 had been missed): refused at its last
+	 * chunk, before the END that would ack it. */
+	c[2].p[24] ^= 1;
+	ASSERT_EQ(-EBADMSG, feed(&s, 3, &c[2], 4096));
+	s.ops->discard(&s);
+	ASSERT_EQ(0, s.ops->failover(&s));
+	remus_xen_sink_wait(&s, 10000, &fo);
+	ASSERT_EQ(2, fo.checkpoints);
+	got = slurp(path("out"));
+	ASSERT_EQ(want.len, got.len);
+	ASSERT_MEM(want.p, got.p, want.len);
+	remus_xen_sink_close(&s);
+	for (i = 0; i < 3; i++) {
+		buf_free(&raw[i]);
+		buf_free(&c[i]);
+	}
+	buf_free(&want);
+	buf_free(&got);
+	return 0;
+}
+
 static int sink_refuses_what_is_not_one_whole_checkpoint(void)
 {
 	struct remus_xen_sink_cfg cfg = { .receiver = receiver() };
@@ -271,6 +323,7 @@ static int sink_reports_a_receiver_that_is_gone(void)
 
 static const struct tcase tests[] = {
 	TCASE(sink_feeds_whole_checkpoints_and_ends_at_the_boundary),
+	TCASE(sink_gives_the_receiver_a_delta_streams_original_bytes),
 	TCASE(sink_refuses_what_is_not_one_whole_checkpoint),
 	TCASE(sink_without_failover_kills_the_receiver_never_eof),
 	TCASE(sink_reports_a_receiver_that_is_gone),
