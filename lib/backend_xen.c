@@ -608,6 +608,8 @@ struct xen_sink {
 	pid_t pid;		/* the receiver, leader of its process group */
 	int to, from;		/* its stdin, its stdout */
 	uint8_t *staged;	/* the open checkpoint's stream */
+	bool verified;		/* staged is one whole checkpoint */
+	bool json_open;		/* json came from the uncommitted one */
 	size_t len, cap;
 	struct remus_xs_walk walk;	/* over what was committed */
 	struct remus_xd_dec xd;		/* the primary's page delta */
@@ -870,22 +872,32 @@ static int take_config(struct xen_sink *k)
  * its CHECKPOINT_END and applies it then. The stream libxl sees always
  * ends at a checkpoint boundary.
  */
-static int xs_commit(struct remus_backup_sink *s, uint64_t epoch)
+static int xs_verify(struct remus_backup_sink *s, uint64_t epoch)
 {
 	struct xen_sink *k = s->priv;
 	uint64_t before = k->walk.checkpoints;
-	struct qitem *q;
-	int err;
 
 	if (remus_xs_walk_feed(&k->walk, k->staged, k->len) ||
 	    k->walk.checkpoints != before + 1 ||
 	    k->walk.boundary != k->walk.offset)
 		return -EBADMSG;	/* not exactly one whole checkpoint */
-	if (!k->json) {
-		err = take_config(k);
-		if (err)
-			return err;
-	}
+	k->verified = true;
+	if (k->json)
+		return 0;
+	k->json_open = true;
+	return take_config(k);
+}
+
+static int xs_commit(struct remus_backup_sink *s, uint64_t epoch)
+{
+	struct xen_sink *k = s->priv;
+	struct qitem *q;
+	int err;
+
+	if (!k->verified)
+		return -EBADMSG;	/* verify() comes first, always */
+	k->verified = false;
+	k->json_open = false;
 	q = malloc(sizeof(*q));
 	if (!q)
 		return -ENOMEM;
@@ -921,6 +933,15 @@ static void xs_discard(struct remus_backup_sink *s)
 {
 	struct xen_sink *k = s->priv;
 
+	/* Verified but never committed (the ack did not go): a first
+	 * checkpoint's configuration goes with it, so that a new session
+	 * may start over. */
+	if (k->json_open) {
+		free(k->json);
+		k->json = NULL;
+		k->json_open = false;
+	}
+	k->verified = false;
 	k->len = 0;
 }
 
@@ -961,6 +982,7 @@ static const struct remus_backup_sink_ops xen_sink_ops = {
 	.hello = xs_hello,
 	.page = xs_page,
 	.state = xs_state,
+	.verify = xs_verify,
 	.commit = xs_commit,
 	.discard = xs_discard,
 	.failover = xs_failover,

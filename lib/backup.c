@@ -451,7 +451,8 @@ static void disks_release(struct remus_backup *b)
 }
 
 /*
- * END verified: checkpoint epoch is whole here, and it is acked at once;
+ * END verified: checkpoint epoch is whole here (and by the sink's own
+ * format, where it has a verify op), and it is acked at once;
  * making it the committed state (folding the staged pages into the image,
  * the disk commit) follows in this same thread, before anything else is
  * read, so that a failover always finds it done and the primary's commit
@@ -463,6 +464,11 @@ static int commit(struct session *s, uint64_t epoch)
 	ssize_t n;
 	int ret;
 
+	if (b->sink->ops->verify) {
+		ret = b->sink->ops->verify(b->sink, epoch);
+		if (ret)
+			return ret;
+	}
 	pthread_mutex_lock(&s->txlock);
 	n = remus_wire_send_body(&s->w, REMUS_REC_ACK, epoch, NULL, 0,
 				 s->frame, s->cap);

@@ -42,6 +42,9 @@ struct remus_backup_sink_ops {
 		    const struct remus_batch_item *it);
 	/* Engine-defined checkpoint records (0x80..0xbf), e.g. a Xen stream. */
 	int (*ext)(struct remus_backup_sink *s, const struct remus_frame *f);
+	/* Optional, before the ack: is the open checkpoint whole by the
+	 * sink's own format? An error here means no ack, no commit. */
+	int (*verify)(struct remus_backup_sink *s, uint64_t epoch);
 	/* The checkpoint is whole and verified: make it the committed one. */
 	int (*commit)(struct remus_backup_sink *s, uint64_t epoch);
 	/* Drop the open checkpoint. */

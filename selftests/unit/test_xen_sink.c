@@ -72,6 +72,14 @@ static int feed(struct remus_backup_sink *s, uint64_t epoch,
 	return 0;
 }
 
+/* What backup.c does at END: verify (before the ack), then commit. */
+static int verify_commit(struct remus_backup_sink *s, uint64_t epoch)
+{
+	int err = s->ops->verify(s, epoch);
+
+	return err ? err : s->ops->commit(s, epoch);
+}
+
 static char *path(const char *name)
 {
 	static char p[4][128];
@@ -152,9 +160,9 @@ static int sink_feeds_whole_checkpoints_and_ends_at_the_boundary(void)
 	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
 	ASSERT_EQ(0, s.ops->hello(&s, &h));
 	ASSERT_EQ(0, feed(&s, 1, &c1, 1000));
-	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	ASSERT_EQ(0, verify_commit(&s, 1));
 	ASSERT_EQ(0, feed(&s, 2, &c2, 7));
-	ASSERT_EQ(0, s.ops->commit(&s, 2));
+	ASSERT_EQ(0, verify_commit(&s, 2));
 	/* Half of checkpoint 3, then the primary dies: it must not reach
 	 * the receiver. */
 	c3.len /= 2;
@@ -200,9 +208,9 @@ static int sink_gives_the_receiver_a_delta_streams_original_bytes(void)
 	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
 	ASSERT_EQ(0, s.ops->hello(&s, &h));
 	ASSERT_EQ(0, feed(&s, 1, &c[0], 1000));
-	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	ASSERT_EQ(0, verify_commit(&s, 1));
 	ASSERT_EQ(0, feed(&s, 2, &c[1], 7));
-	ASSERT_EQ(0, s.ops->commit(&s, 2));
+	ASSERT_EQ(0, verify_commit(&s, 2));
 	/* Out of sequence (as if 2 had been missed): refused at its last
 	 * chunk, before the END that would ack it. */
 	c[2].p[24] ^= 1;
@@ -239,6 +247,8 @@ static int sink_refuses_what_is_not_one_whole_checkpoint(void)
 	ASSERT_EQ(0, s.ops->hello(&s, &h));
 	/* Two checkpoints as one: libxl would see a boundary we never acked. */
 	ASSERT_EQ(0, feed(&s, 1, &two, 4096));
+	/* Refused before the ack, and no commit without a verify. */
+	ASSERT_EQ(-EBADMSG, s.ops->verify(&s, 1));
 	ASSERT_EQ(-EBADMSG, s.ops->commit(&s, 1));
 	remus_xen_sink_close(&s);
 
@@ -247,7 +257,7 @@ static int sink_refuses_what_is_not_one_whole_checkpoint(void)
 	ASSERT_EQ(0, s.ops->hello(&s, &h));
 	c1.len -= 8;			/* without its CHECKPOINT_END */
 	ASSERT_EQ(0, feed(&s, 1, &c1, 4096));
-	ASSERT_EQ(-EBADMSG, s.ops->commit(&s, 1));
+	ASSERT_EQ(-EBADMSG, s.ops->verify(&s, 1));
 	/* A STATE chunk out of place. */
 	{
 		struct remus_state st = { .kind = 1, .offset = 8, .total = 16,
@@ -281,7 +291,7 @@ static int sink_without_failover_kills_the_receiver_never_eof(void)
 	ASSERT_EQ(-1, kill(pid, 0));
 	ASSERT_EQ(ESRCH, errno);
 	ASSERT_EQ(0, feed(&s, 1, &c1, 4096));
-	ASSERT_EQ(0, s.ops->commit(&s, 1));
+	ASSERT_EQ(0, verify_commit(&s, 1));
 	/* Once it holds a checkpoint, its stream is the only one. */
 	ASSERT_EQ(EBUSY, s.ops->hello(&s, &h));
 	pid = read_pid();
@@ -312,7 +322,7 @@ static int sink_reports_a_receiver_that_is_gone(void)
 		c.len = 0;
 		ckpt(&c, i);
 		ASSERT_EQ(0, feed(&s, i, &c, 4096));
-		err = s.ops->commit(&s, i);
+		err = verify_commit(&s, i);
 		usleep(20000);
 	}
 	ASSERT_EQ(-EPIPE, err);

@@ -82,12 +82,14 @@ fi
 
 for c in $cases; do
 	n=$((n + 1))
-	envs='' args=''
+	# Under nested TCG on a busy host a dom0 process can stall for
+	# seconds: a 10 s link timeout (the scenario's default is 5 s).
+	envs="XT_TIMEOUT=${XT_TIMEOUT:-10000}" args=''
 	case $c in
 	remusd-destroy) args="destroy $window 240" ;;
 	remusd-kill) args="kill $window 240" ;;
 	remusd-linkcut) args="linkcut $window 240" ;;
-	remusd-nobuf) args="kill $window 240"; envs="XT_NOBUF=1" ;;
+	remusd-nobuf) args="kill $window 240"; envs="$envs XT_NOBUF=1" ;;
 	*) echo "# selftests: xen: $c"; echo "not ok $n xen:$c # no such case"; failed=1; continue ;;
 	esac
 	echo "xen: $c ($args${envs:+, $envs})" >&2

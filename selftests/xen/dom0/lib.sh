@@ -109,8 +109,6 @@ xt_ticking()
 
 # xt_domid NAME: the domain id, or nothing.
 xt_domid() { xl domid "$1" 2>/dev/null; }
-# xt_domain_running NAME: neither paused, nor shut down (suspended), nor dying.
-xt_domain_running() { xl list "$1" 2>/dev/null | awk 'NR == 2 { ok = $5 !~ /[psd]/ } END { exit !ok }'; }
 
 # xt_sink_start: the client in its netns, logging to /run/sink.log.
 xt_sink_start()

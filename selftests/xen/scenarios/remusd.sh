@@ -10,11 +10,12 @@
 #   (seqsink: no rollback), the guest's disk holds every number it reported.
 #   remusd.sh KIND [WINDOW_S] [FAILOVER_WAIT_S]
 #   KIND: destroy  xl destroy of the primary domain (its remusd sees it go)
-#         kill     the primary remusd stopped (SIGSTOP) while the domain
-#                  runs, 2 s of the guest's output after its last
-#                  checkpoint, then SIGKILL; the domain lives on with that
-#                  output held (unbuffered: that output is at the
-#                  client, and the domain is destroyed after the kill)
+#         kill     the primary remusd stopped (SIGSTOP) until the domain
+#                  has gone on past its last checkpoint (2 ticks; or,
+#                  unbuffered, 3 numbers at the client), then SIGKILL;
+#                  the domain lives on with that output held (unbuffered:
+#                  the output is at the client, and the domain is
+#                  destroyed after the kill)
 #         linkcut  the replication link runs over a veth into netns B (a
 #                  socat relay there); both ends drop everything (netem
 #                  loss 100%): no FIN, no RST
@@ -81,6 +82,9 @@ $P/remusd primary $pargs $common 2>/run/primary.log &
 ppid=$!
 
 status() { $P/remusctl -j status "$1" 2>/dev/null; }
+sink_max() { sed -n 's/.* max=\([0-9]*\).*/\1/p' <<<"$(xt_sink_summary)"; }
+sink_max_past() { local m; m=$(sink_max); [ "${m:-0}" -ge "$1" ]; }
+ticks_past() { local t; t=$(xt_last_tick guest); [ "${t:-0}" -ge "$1" ]; }
 field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
 acked() { local n; n=$(field "$(status primary)" checkpoints); [ "${n:-0}" -ge "$1" ]; }
 # While the first checkpoint (a whole live migration) goes: where it is.
@@ -144,15 +148,25 @@ else
 		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) & ;;
 	kill)
 		# Stopped where the domain runs (not inside a checkpoint's
-		# suspend): what it sends from now on no checkpoint has.
-		for _ in $(seq 50); do
+		# suspend), until it has gone on: numbers at the client
+		# (unbuffered) or ticks on its console (buffered: its output
+		# is held), made after the last checkpoint the backup has.
+		# Within the heartbeat timeout, or the backup takes over while
+		# the domain still runs here.
+		ran= hold=$(( to / 1000 - 1 ))
+		for _ in $(seq 8); do
 			kill -STOP "$ppid"
-			xt_domain_running guest && break
+			a=$(xt_last_tick guest) m=$(sink_max)
+			if [ -n "${XT_NOBUF:-}" ]; then
+				xt_wait "$hold" sink_max_past $((${m:-0} + 3)) && ran="numbers $m to $(sink_max)"
+			else
+				xt_wait "$hold" ticks_past $((${a:-0} + 2)) && ran="ticks $a to $(xt_last_tick guest)"
+			fi
+			[ -n "$ran" ] && break
 			kill -CONT "$ppid"
-			sleep 0.05
+			sleep 1
 		done
-		xt_log "primary remusd stopped, domain state $(xl list guest | awk 'NR == 2 { print $5 }'), tick $(xt_last_tick guest)"
-		sleep 2
+		xt_log "primary remusd stopped; the domain went on: ${ran:-never (suspended each time)}"
 		kill -9 "$ppid"; xt_now >/run/dead.t
 		# Unbuffered, a domain that lives on would talk over the
 		# backup's: split brain, not what the negative check is about.
@@ -199,7 +213,9 @@ else
 	# What the verdict rests on, for a log that only keeps the results.
 	grep -E '^rollback' /run/sink.log | head -n 5 | while read -r l; do xt_result sink_event "$l"; done
 	xt_result backup_failover "$(grep -E 'failing over|failed over' /run/backup.log | tr '\n' '|')"
-	if [ -n "${XT_NOBUF:-}" ]; then
+	if [ -n "${XT_NOBUF:-}" ] && [ "$kind" = kill ] && [ -z "$ran" ]; then
+		xt_nok "unbuffered: no output after the last checkpoint to see (the domain never ran with remusd stopped)"
+	elif [ -n "${XT_NOBUF:-}" ]; then
 		xt_check "unbuffered: the client saw numbers the resumed guest had not reached (${rbs:-?} rollbacks, ${unr:-?} numbers)" \
 			test "${rbs:-0}" -gt 0
 	else
