@@ -253,6 +253,19 @@ static void discard_open(struct session *s)
 	s->blob_next = 0;
 }
 
+/* What the primary is told when the sink refuses a session. */
+static const char *refusal(int err)
+{
+	switch (err) {
+	case EBUSY:
+		return "the backup's receiver holds another session's checkpoints";
+	case ENODEV:
+		return "the backup cannot restore this kind of guest here (not a Xen dom0?)";
+	default:
+		return "guest geometry does not match";
+	}
+}
+
 static int handshake(struct session *s)
 {
 	struct remus_backup *b = s->b;
@@ -272,8 +285,7 @@ static int handshake(struct session *s)
 	if (ret > 0) {
 		LOG(b, ERR, "session refused: %s", strerror(ret));
 		send_frame(s, remus_wire_reject(&s->w, (uint32_t)ret,
-						"guest geometry does not match",
-						s->frame, s->cap));
+						refusal(ret), s->frame, s->cap));
 		return -ECONNREFUSED;
 	}
 	if (ret < 0)
