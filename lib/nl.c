@@ -121,6 +121,8 @@ int remus_nl_exec(struct remus_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb,
 		return err;
 	for (;;) {
 		n = mnl_socket_recvfrom(nl->sock, nl->buf, nl->buf_size);
+		if (n < 0 && errno == EINTR)
+			continue;	/* a signal is no answer */
 		if (n < 0)
 			return -errno;
 		errno = 0;

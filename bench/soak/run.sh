@@ -18,6 +18,7 @@ WORK=$O/soak-vm
 start=$(date -u +%FT%TZ)
 t0=$(date +%s)
 
+mkdir -p "$WORK"
 pids='' first=1
 for j in $(seq 1 "$JOBS"); do
 	n=$(( TRIALS / JOBS + (j <= TRIALS % JOBS ? 1 : 0) ))
@@ -25,6 +26,12 @@ for j in $(seq 1 "$JOBS"); do
 		selftests/vm/run.sh soak >"$WORK.$j.log" 2>&1 &
 	pids="$pids $!"
 	echo "soak: VM $j, trials $first-$((first + n - 1)), log $WORK.$j.log"
+	# The next VM once this one has booted: the harness builds a shared
+	# base initramfs on first use, one builder at a time.
+	while [ "$j" -lt "$JOBS" ] && ! grep -q '^ok vm:setup' "$WORK.$j.log" 2>/dev/null &&
+		kill -0 "$!" 2>/dev/null; do
+		sleep 2
+	done
 	first=$((first + n))
 done
 rc=0

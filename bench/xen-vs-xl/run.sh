@@ -9,7 +9,7 @@
 #   remusd-destroy remusd-kill remusd-linkcut remusd-nobuf
 # remusd-*: scenarios/remusd.sh (remusd primary + backup, vif buffered,
 # disk on the remus target, interval 200 ms, heartbeat 200 ms, timeout
-# 2 s); remusd-nobuf is remusd-destroy without output buffering.
+# 2 s); remusd-nobuf is remusd-kill without output buffering.
 # XT_OUT and XT_PROJECT (selftests/xen/build.sh) pick the test bed and
 # the project binaries.
 # xl-rollback is xl-kill with a guest counting every 2 ms without disk writes, a 1 s interval,
@@ -41,7 +41,7 @@ for c in $cases; do
 	remusd-destroy) set -- remusd destroy 40 300 ;;
 	remusd-kill) set -- remusd kill 40 300 ;;
 	remusd-linkcut) set -- remusd linkcut 40 300 ;;
-	remusd-nobuf) set -- remusd destroy 40 300; envs="XT_NOBUF=1" ;;
+	remusd-nobuf) set -- remusd kill 40 300; envs="XT_NOBUF=1" ;;
 	*) echo "unknown case $c" >&2; exit 2 ;;
 	esac
 	echo "== $c: $*"

@@ -10,12 +10,11 @@
 #   (seqsink: no rollback), the guest's disk holds every number it reported.
 #   remusd.sh KIND [WINDOW_S] [FAILOVER_WAIT_S]
 #   KIND: destroy  xl destroy of the primary domain (its remusd sees it go)
-#         kill     the primary remusd stopped (SIGSTOP) until the domain
-#                  has gone on past its last checkpoint (2 ticks; or,
-#                  unbuffered, 3 numbers at the client), then SIGKILL;
-#                  the domain lives on with that output held (unbuffered:
-#                  the output is at the client, and the domain is
-#                  destroyed after the kill)
+#         kill     the primary remusd SIGKILLs itself just after sending
+#                  a checkpoint (REMUS_FAULT=sent:usr2, armed by the
+#                  test): the domain lives on, resumed, its output since
+#                  held (unbuffered: at the client, 3 numbers at least,
+#                  then the domain is destroyed)
 #         linkcut  the replication link runs over a veth into netns B (a
 #                  socat relay there); both ends drop everything (netem
 #                  loss 100%): no FIN, no RST
@@ -76,9 +75,11 @@ bpid=$!
 xt_wait 30 test -S /run/remus/backup.sock
 pargs="--guest xen:guest --peer $peer --interval ${interval}ms --disk gdisk --policy pause --name primary"
 [ -n "${XT_NOBUF:-}" ] && pargs="$pargs --no-attach"
+penv=
+[ "$kind" = kill ] && penv="REMUS_FAULT=sent:usr2"
 t_start=$(xt_now)
 # shellcheck disable=SC2086
-$P/remusd primary $pargs $common 2>/run/primary.log &
+env $penv $P/remusd primary $pargs $common 2>/run/primary.log &
 ppid=$!
 
 status() { $P/remusctl -j status "$1" 2>/dev/null; }
@@ -147,30 +148,23 @@ else
 		(xl destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) &
 		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) & ;;
 	kill)
-		# Stopped where the domain runs (not inside a checkpoint's
-		# suspend), until it has gone on: numbers at the client
-		# (unbuffered) or ticks on its console (buffered: its output
-		# is held), made after the last checkpoint the backup has.
-		# Within the heartbeat timeout, or the backup takes over while
-		# the domain still runs here.
-		ran= hold=$(( to / 1000 - 1 ))
-		for _ in $(seq 8); do
-			kill -STOP "$ppid"
-			a=$(xt_last_tick guest) m=$(sink_max)
-			if [ -n "${XT_NOBUF:-}" ]; then
-				xt_wait "$hold" sink_max_past $((${m:-0} + 3)) && ran="numbers $m to $(sink_max)"
-			else
-				xt_wait "$hold" ticks_past $((${a:-0} + 2)) && ran="ticks $a to $(xt_last_tick guest)"
-			fi
-			[ -n "$ran" ] && break
-			kill -CONT "$ppid"
-			sleep 1
-		done
-		xt_log "primary remusd stopped; the domain went on: ${ran:-never (suspended each time)}"
-		kill -9 "$ppid"; xt_now >/run/dead.t
-		# Unbuffered, a domain that lives on would talk over the
-		# backup's: split brain, not what the negative check is about.
-		[ -z "${XT_NOBUF:-}" ] || xl destroy guest ;;
+		# remusd kills itself (REMUS_FAULT=sent:usr2) just after it
+		# sent a checkpoint: the guest runs, resumed from it, and what
+		# it does from now on no checkpoint has. The domain lives on.
+		kill -USR2 "$ppid"
+		xt_wait 30 grep -q 'REMUS_FAULT: killed at' /run/primary.log
+		xt_now >/run/dead.t
+		ran= a=$(xt_last_tick guest) m=$(sink_max)
+		xt_log "primary: $(grep 'REMUS_FAULT: killed' /run/primary.log)"
+		if [ -n "${XT_NOBUF:-}" ]; then
+			# Unbuffered, that output reaches the client; then the
+			# domain goes, or it would talk over the backup's.
+			xt_wait 20 sink_max_past $((${m:-0} + 3)) && ran="numbers $m to $(sink_max)"
+			xl destroy guest
+		else
+			xt_wait 20 ticks_past $((${a:-0} + 2)) && ran="ticks $a to $(xt_last_tick guest)"
+		fi
+		xt_log "after the kill the domain went on: ${ran:-no}" ;;
 	linkcut)
 		tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100%
@@ -214,7 +208,7 @@ else
 	grep -E '^rollback' /run/sink.log | head -n 5 | while read -r l; do xt_result sink_event "$l"; done
 	xt_result backup_failover "$(grep -E 'failing over|failed over' /run/backup.log | tr '\n' '|')"
 	if [ -n "${XT_NOBUF:-}" ] && [ "$kind" = kill ] && [ -z "$ran" ]; then
-		xt_nok "unbuffered: no output after the last checkpoint to see (the domain never ran with remusd stopped)"
+		xt_nok "unbuffered: no output after the last checkpoint to see (no numbers reached the client after the kill)"
 	elif [ -n "${XT_NOBUF:-}" ]; then
 		xt_check "unbuffered: the client saw numbers the resumed guest had not reached (${rbs:-?} rollbacks, ${unr:-?} numbers)" \
 			test "${rbs:-0}" -gt 0
