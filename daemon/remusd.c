@@ -511,24 +511,19 @@ static void on_epoch(void *data, const struct remus_epoch_stats *st)
 /*
  * Crash tests: REMUS_FAULT=POINT[:N] kills this daemon with SIGKILL at the
  * N-th time (default 1) the engine passes POINT (see remus_info.fault);
- * REMUS_FAULT=POINT:usr2 at the first pass after a SIGUSR2 (a test picks
- * the moment, the daemon the point in the protocol).
+ * REMUS_FAULT=POINT:FILE (a path) at the first pass once FILE exists (a
+ * test picks the moment, the daemon the point in the protocol; a file, not
+ * a signal, which would interrupt whatever the daemon is waiting in).
  */
-static const char *fault_point;
+static const char *fault_point, *fault_file;
 static unsigned long fault_after = 1, fault_hits;
-static volatile sig_atomic_t fault_armed = 1;
-
-static void fault_arm(int sig)
-{
-	fault_armed = 1;
-}
 
 static void fault_hook(void *data, const char *point, uint64_t epoch)
 {
 	char msg[128];
 	int n;
 
-	if (!fault_armed || strcmp(point, fault_point) ||
+	if ((fault_file && access(fault_file, F_OK)) || strcmp(point, fault_point) ||
 	    __atomic_add_fetch(&fault_hits, 1, __ATOMIC_SEQ_CST) != fault_after)
 		return;
 	n = snprintf(msg, sizeof(msg), "remusd: REMUS_FAULT: killed at %s, epoch %" PRIu64 "\n",
@@ -540,7 +535,7 @@ static void fault_hook(void *data, const char *point, uint64_t epoch)
 
 static void fault_setup(struct remus_info *info)
 {
-	static char point[32];
+	static char point[256];
 	const char *env = getenv("REMUS_FAULT");
 	char *colon;
 
@@ -548,13 +543,9 @@ static void fault_setup(struct remus_info *info)
 		return;
 	snprintf(point, sizeof(point), "%s", env);
 	colon = strchr(point, ':');
-	if (colon && !strcmp(colon + 1, "usr2")) {
-		struct sigaction sa = { .sa_handler = fault_arm,
-					.sa_flags = SA_RESTART };
-
+	if (colon && colon[1] == '/') {
 		*colon = '\0';
-		fault_armed = 0;
-		sigaction(SIGUSR2, &sa, NULL);
+		fault_file = colon + 1;
 	} else if (colon) {
 		*colon = '\0';
 		fault_after = strtoul(colon + 1, NULL, 10);
@@ -563,9 +554,9 @@ static void fault_setup(struct remus_info *info)
 	}
 	fault_point = point;
 	info->fault = fault_hook;
-	if (!fault_armed)
-		LOGF(WARN, "REMUS_FAULT: this daemon will kill itself at %s after a SIGUSR2",
-		     fault_point);
+	if (fault_file)
+		LOGF(WARN, "REMUS_FAULT: this daemon will kill itself at %s once %s exists",
+		     fault_point, fault_file);
 	else
 		LOGF(WARN, "REMUS_FAULT: this daemon will kill itself at %s #%lu",
 		     fault_point, fault_after);

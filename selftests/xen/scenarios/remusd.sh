@@ -11,7 +11,7 @@
 #   remusd.sh KIND [WINDOW_S] [FAILOVER_WAIT_S]
 #   KIND: destroy  xl destroy of the primary domain (its remusd sees it go)
 #         kill     the primary remusd SIGKILLs itself just after sending
-#                  a checkpoint (REMUS_FAULT=sent:usr2, armed by the
+#                  a checkpoint (REMUS_FAULT=sent:FILE, armed by the
 #                  test): the domain lives on, resumed, its output since
 #                  held (unbuffered: at the client, 3 numbers at least,
 #                  then the domain is destroyed)
@@ -76,7 +76,7 @@ xt_wait 30 test -S /run/remus/backup.sock
 pargs="--guest xen:guest --peer $peer --interval ${interval}ms --disk gdisk --policy pause --name primary"
 [ -n "${XT_NOBUF:-}" ] && pargs="$pargs --no-attach"
 penv=
-[ "$kind" = kill ] && penv="REMUS_FAULT=sent:usr2"
+[ "$kind" = kill ] && penv="REMUS_FAULT=sent:/run/remus-fault"
 t_start=$(xt_now)
 # shellcheck disable=SC2086
 env $penv $P/remusd primary $pargs $common 2>/run/primary.log &
@@ -148,10 +148,10 @@ else
 		(xl destroy guest >/run/destroy.log 2>&1; echo "destroy returned $(xt_now)" >>/run/destroy.log) &
 		(while xl list "$pdom" >/dev/null 2>&1; do sleep 0.2; done; xt_now >/run/dead.t) & ;;
 	kill)
-		# remusd kills itself (REMUS_FAULT=sent:usr2) just after it
+		# remusd kills itself (REMUS_FAULT=sent:FILE) just after it
 		# sent a checkpoint: the guest runs, resumed from it, and what
 		# it does from now on no checkpoint has. The domain lives on.
-		kill -USR2 "$ppid"
+		touch /run/remus-fault
 		xt_wait 30 grep -q 'REMUS_FAULT: killed at' /run/primary.log
 		xt_now >/run/dead.t
 		ran= a=$(xt_last_tick guest) m=$(sink_max)
