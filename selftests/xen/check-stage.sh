@@ -10,8 +10,8 @@
 # unbuffered case must see rollbacks.
 #
 #   remusd-destroy   xl destroy of the primary domain
-#   remusd-kill      the primary remusd stopped, 2 s later killed (the
-#                    domain lives on, its output since held)
+#   remusd-kill      the primary remusd killed just after it sent a
+#                    checkpoint (the domain lives on, its output since held)
 #   remusd-linkcut   replication link cut without FIN (netem loss 100%)
 #   remusd-nobuf     kill, buffering off: the check must fail it
 #
