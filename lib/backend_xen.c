@@ -735,14 +735,30 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* What was queued for the receiver, and the pipes to it: gone. */
+static void queue_drop(struct xen_sink *k)
+{
+	struct qitem *q;
+
+	while ((q = k->head)) {
+		k->head = q->next;
+		free(q->buf);
+		free(q);
+	}
+	k->tail = NULL;
+	if (k->to >= 0)
+		close(k->to);
+	if (k->from >= 0)
+		close(k->from);
+	k->to = k->from = -1;
+}
+
 /*
  * Stop the receiver without a failover: it must not see its stream end
  * (that *is* failover), so it is killed, with its process group.
  */
 static void receiver_kill(struct xen_sink *k)
 {
-	struct qitem *q;
-
 	if (!k->started)
 		return;
 	pthread_mutex_lock(&k->lock);
@@ -755,20 +771,10 @@ static void receiver_kill(struct xen_sink *k)
 	pthread_join(k->writer, NULL);
 	if (k->pid > 0)
 		waitpid(k->pid, NULL, 0);
-	while ((q = k->head)) {
-		k->head = q->next;
-		free(q->buf);
-		free(q);
-	}
-	if (k->to >= 0)
-		close(k->to);
-	if (k->from >= 0)
-		close(k->from);
-	k->tail = NULL;
+	queue_drop(k);
 	k->queued = 0;
 	k->handed = 0;
 	k->pid = -1;
-	k->to = k->from = -1;
 	k->werr = 0;
 	k->closing = k->writer_done = false;
 	k->started = false;
@@ -1127,7 +1133,6 @@ int remus_xen_sink_rename(struct remus_backup_sink *s,
 void remus_xen_sink_close(struct remus_backup_sink *s)
 {
 	struct xen_sink *k = s->priv;
-	struct qitem *q;
 
 	if (!k)
 		return;
@@ -1154,15 +1159,7 @@ void remus_xen_sink_close(struct remus_backup_sink *s)
 			close_libxl(ctx, lg);
 		}
 	}
-	while ((q = k->head)) {
-		k->head = q->next;
-		free(q->buf);
-		free(q);
-	}
-	if (k->to >= 0)
-		close(k->to);
-	if (k->from >= 0)
-		close(k->from);
+	queue_drop(k);
 	if (k->pid > 0)
 		waitpid(k->pid, NULL, WNOHANG);
 	free(k->staged);
