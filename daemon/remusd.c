@@ -514,9 +514,12 @@ static void on_epoch(void *data, const struct remus_epoch_stats *st)
  * REMUS_FAULT=POINT:FILE (a path) at the first pass once FILE exists (a
  * test picks the moment, the daemon the point in the protocol; a file, not
  * a signal, which would interrupt whatever the daemon is waiting in).
+ * REMUS_FAULT_STOP=1 stops it there (SIGSTOP) instead: its sockets stay
+ * open and silent, as on a hung host, until the test kills it.
  */
 static const char *fault_point, *fault_file;
 static unsigned long fault_after = 1, fault_hits;
+static bool fault_stop;
 
 static void fault_hook(void *data, const char *point, uint64_t epoch)
 {
@@ -526,11 +529,11 @@ static void fault_hook(void *data, const char *point, uint64_t epoch)
 	if ((fault_file && access(fault_file, F_OK)) || strcmp(point, fault_point) ||
 	    __atomic_add_fetch(&fault_hits, 1, __ATOMIC_SEQ_CST) != fault_after)
 		return;
-	n = snprintf(msg, sizeof(msg), "remusd: REMUS_FAULT: killed at %s, epoch %" PRIu64 "\n",
-		     point, epoch);
+	n = snprintf(msg, sizeof(msg), "remusd: REMUS_FAULT: %s at %s, epoch %" PRIu64 "\n",
+		     fault_stop ? "stopped" : "killed", point, epoch);
 	if (write(STDERR_FILENO, msg, (size_t)n) < 0)
 		n = 0;
-	raise(SIGKILL);
+	raise(fault_stop ? SIGSTOP : SIGKILL);
 }
 
 static void fault_setup(struct remus_info *info)
@@ -553,13 +556,14 @@ static void fault_setup(struct remus_info *info)
 			fault_after = 1;
 	}
 	fault_point = point;
+	fault_stop = (env = getenv("REMUS_FAULT_STOP")) && !strcmp(env, "1");
 	info->fault = fault_hook;
 	if (fault_file)
-		LOGF(WARN, "REMUS_FAULT: this daemon will kill itself at %s once %s exists",
-		     fault_point, fault_file);
+		LOGF(WARN, "REMUS_FAULT: this daemon will %s itself at %s once %s exists",
+		     fault_stop ? "stop" : "kill", fault_point, fault_file);
 	else
-		LOGF(WARN, "REMUS_FAULT: this daemon will kill itself at %s #%lu",
-		     fault_point, fault_after);
+		LOGF(WARN, "REMUS_FAULT: this daemon will %s itself at %s #%lu",
+		     fault_stop ? "stop" : "kill", fault_point, fault_after);
 }
 
 struct peer {

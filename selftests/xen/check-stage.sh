@@ -123,6 +123,12 @@ for c in $cases; do
 	if [ $rc -eq 0 ]; then
 		echo "ok $n xen:$c"
 	else
+		# CI keeps only the tail of its log: what the scenario said,
+		# and the daemons' notices, warnings and errors, bounded.
+		echo "# what the scenario and the daemons said:"
+		grep -E '^# [^|-]' "$tap" | grep -v '^# RESULT' | head -n 15 | sed 's/^/# /'
+		grep -E '^# \| \[ *[0-9.]+\] remusd (primary|backup): (error|warning|notice)|^# \| remusd: REMUS_FAULT' "$tap" |
+			grep -v 'REMUS_FAULT: this daemon' | head -n 25 | sed 's/^/# /'
 		echo "not ok $n xen:$c # see $tap"
 		failed=1
 	fi

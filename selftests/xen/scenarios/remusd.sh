@@ -13,14 +13,17 @@
 #         kill     the primary remusd SIGKILLs itself just after sending
 #                  a checkpoint (REMUS_FAULT=sent:FILE, armed by the
 #                  test): the domain lives on, resumed, its output since
-#                  held (unbuffered: at the client, 3 numbers at least,
-#                  then the domain is destroyed)
+#                  held. Unbuffered, it stops itself there instead
+#                  (REMUS_FAULT_STOP=1: the backup hears nothing, its
+#                  timeout 60 s); once 3 numbers more reach the client
+#                  the domain is paused, remusd killed, the domain
+#                  destroyed: the backup's domain never runs beside it
 #         linkcut  the replication link runs over a veth into netns B (a
 #                  socat relay there); both ends drop everything (netem
 #                  loss 100%): no FIN, no RST
 #         none     rate only
 # XT_NOBUF=1: the same without output buffering (--no-attach): with kill,
-# the client has the 2 s the backup never got, so the check must see a
+# the client has numbers the backup never got, so the check must see a
 # rollback, which proves it can fail.
 # XT_HEARTBEAT, XT_TIMEOUT (ms, default 500 and 5000), XT_INTERVAL (ms,
 # 200), XT_COMPRESS (lz4, zlib, zstd, none) go to both daemons.
@@ -31,6 +34,8 @@
 . /xt/lib.sh
 kind=${1:-destroy} window=${2:-40} fwait=${3:-300} interval=${XT_INTERVAL:-200}
 hb=${XT_HEARTBEAT:-500} to=${XT_TIMEOUT:-5000}
+# Unbuffered kill: the stopped primary must outlast the test's steps.
+[ -n "${XT_NOBUF:-}" ] && [ "$kind" = kill ] && to=60000
 P=/xt/project
 export DM_DISABLE_UDEV=1
 echo "1..9" >&3
@@ -76,7 +81,7 @@ xt_wait 30 test -S /run/remus/backup.sock
 pargs="--guest xen:guest --peer $peer --interval ${interval}ms --disk gdisk --policy pause --name primary"
 [ -n "${XT_NOBUF:-}" ] && pargs="$pargs --no-attach"
 penv=
-[ "$kind" = kill ] && penv="REMUS_FAULT=sent:/run/remus-fault"
+[ "$kind" = kill ] && penv="REMUS_FAULT=sent:/run/remus-fault${XT_NOBUF:+ REMUS_FAULT_STOP=1}"
 t_start=$(xt_now)
 # shellcheck disable=SC2086
 env $penv $P/remusd primary $pargs $common 2>/run/primary.log &
@@ -152,19 +157,25 @@ else
 		# sent a checkpoint: the guest runs, resumed from it, and what
 		# it does from now on no checkpoint has. The domain lives on.
 		touch /run/remus-fault
-		xt_wait 30 grep -q 'REMUS_FAULT: killed at' /run/primary.log
-		xt_now >/run/dead.t
+		xt_wait 30 grep -q 'REMUS_FAULT: [a-z]* at' /run/primary.log ||
+			xt_result fault "the primary never reached the fault point in 30 s: $(tail -n 2 /run/primary.log | tr '\n' '|')"
+		xt_result fault "$(grep 'REMUS_FAULT: [a-z]* at' /run/primary.log)"
 		ran= a=$(xt_last_tick guest) m=$(sink_max)
-		xt_log "primary: $(grep 'REMUS_FAULT: killed' /run/primary.log)"
 		if [ -n "${XT_NOBUF:-}" ]; then
-			# Unbuffered, that output reaches the client; then the
-			# domain goes, or it would talk over the backup's.
+			# Unbuffered, that output reaches the client. remusd
+			# is stopped, the backup waits: the domain stops first
+			# (paused, then destroyed), then remusd, so that the
+			# two domains never run together.
 			xt_wait 20 sink_max_past $((${m:-0} + 3)) && ran="numbers $m to $(sink_max)"
+			xl pause guest
+			kill -KILL "$ppid"
+			xt_now >/run/dead.t
 			xl destroy guest
 		else
+			xt_now >/run/dead.t
 			xt_wait 20 ticks_past $((${a:-0} + 2)) && ran="ticks $a to $(xt_last_tick guest)"
 		fi
-		xt_log "after the kill the domain went on: ${ran:-no}" ;;
+		xt_result after_fault "the domain went on: ${ran:-no}" ;;
 	linkcut)
 		tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100%
