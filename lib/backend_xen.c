@@ -673,7 +673,7 @@ static int read_banner(int fd, int timeout_ms)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&p, 1, timeout_ms) <= 0)
+		if (remus_poll(&p, 1, timeout_ms) <= 0)
 			return -ETIMEDOUT;
 		n = read(fd, buf + have, sizeof(XL_BANNER) - 1 - have);
 		if (n <= 0)
@@ -770,7 +770,8 @@ static void receiver_kill(struct xen_sink *k)
 	pthread_mutex_unlock(&k->lock);
 	pthread_join(k->writer, NULL);
 	if (k->pid > 0)
-		waitpid(k->pid, NULL, 0);
+		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
+			;
 	queue_drop(k);
 	k->queued = 0;
 	k->handed = 0;

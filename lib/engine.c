@@ -749,8 +749,9 @@ static int send_disk(struct remus_engine *e, unsigned int idx, uint64_t epoch,
 				return -ENODEV;	/* the disk is gone */
 			if (n != -EAGAIN)
 				return (int)n;
-			if (poll(&p, 1, (int)e->info.timeout_ms) <= 0)
-				return -ETIMEDOUT;
+			ret = remus_poll(&p, 1, (int)e->info.timeout_ms);
+			if (ret <= 0)
+				return ret ? ret : -ETIMEDOUT;
 			continue;
 		}
 		if (ret < 0)

@@ -22,6 +22,26 @@ uint64_t remus_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+int remus_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	uint64_t end = remus_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	int ret, left = timeout_ms;
+
+	while ((ret = poll(fds, n, left)) < 0) {
+		uint64_t now;
+
+		if (errno != EINTR)
+			return -errno;
+		if (timeout_ms < 0)
+			continue;
+		/* Rounded up, as poll() does; past the end, one last look:
+		 * the signal must not stand for a timeout unchecked. */
+		now = remus_now_ns();
+		left = now < end ? (int)((end - now + 999999) / 1000000) : 0;
+	}
+	return ret;
+}
+
 int remus_addr_parse(const char *s, struct remus_addr *a)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
@@ -103,13 +123,10 @@ static void tune(int fd)
 static int wait_fd(int fd, short ev, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
-	int n;
+	int n = remus_poll(&p, 1, timeout_ms);
 
-	do {
-		n = poll(&p, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return n;
 	if (n == 0)
 		return -ETIMEDOUT;
 	return 0;

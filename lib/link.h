@@ -6,6 +6,7 @@
 #ifndef REMUS_LINK_H
 #define REMUS_LINK_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,5 +41,11 @@ int remus_link_read_frame(int fd, struct remus_wire *w, struct remus_frame *f,
 			  int timeout_ms);
 
 uint64_t remus_now_ns(void);
+/*
+ * poll() for timeout_ms in all (-1: no limit). A signal is no answer: the
+ * wait goes on for what is left of it, never longer. poll()'s result (0:
+ * the time is up), or -errno.
+ */
+int remus_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
 
 #endif /* REMUS_LINK_H */

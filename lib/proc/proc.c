@@ -277,8 +277,13 @@ void remus_proc_get_stats(const struct remus_proc *p,
 int remus_proc_check(const struct remus_proc *p)
 {
 	struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
+	int ret;
 
-	if (poll(&pfd, 1, 0) < 0)
+	/* Even a poll that does not wait fails on a signal that comes in. */
+	do
+		ret = poll(&pfd, 1, 0);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
 		return -errno;
 	return pfd.revents & (POLLIN | POLLHUP) ? -ESRCH : 0;
 }
@@ -287,10 +292,16 @@ int remus_proc_check(const struct remus_proc *p)
 static int pidfd_stopped(int pidfd, bool block)
 {
 	siginfo_t si;
+	int ret;
 
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PIDFD, pidfd, &si,
-		   WSTOPPED | WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) < 0)
+	/* A signal the caller handles (remusd's stop, without SA_RESTART)
+	 * is no answer: SIGSTOP went out, the stop still comes. */
+	do
+		ret = waitid(P_PIDFD, pidfd, &si, WSTOPPED | WEXITED | WNOWAIT |
+			     (block ? 0 : WNOHANG));
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
 		return errno == ECHILD ? -ESRCH : -errno;
 	if (!si.si_pid)
 		return 0;

@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <poll.h>
+#include <stdatomic.h>
 
 #include "proc/proc.h"
 #include "test_proc_util.h"
@@ -240,6 +241,61 @@ out:
 }
 
 /*
+ * remusd stops on a signal it handles without SA_RESTART: one that comes
+ * while a suspend waits for a guest slow to stop (in vfork() for 300 ms)
+ * is no answer, and the suspend still succeeds, in every kind of wait.
+ */
+static atomic_int caught;
+
+static void count_signal(int sig)
+{
+	atomic_fetch_add(&caught, 1);
+}
+
+static void *nag_main(void *arg)
+{
+	pthread_t *target = arg;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		tsleep_us(40000);
+		pthread_kill(*target, SIGUSR1);
+	}
+	return NULL;
+}
+
+static int t_signal_during_suspend(struct tctx *c)
+{
+	struct sigaction sa = { .sa_handler = count_signal }, old;
+	struct remus_proc *p = NULL;
+	pthread_t self = pthread_self(), nag;
+	bool nagging = false;
+	struct tguest tg;
+	int ret = T_PASS;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, &old);
+	atomic_store(&caught, 0);
+	CHECK_OK(c, tg_start(&tg, 1 << 20, 0));
+	CHECK_OK(c, remus_proc_open(&p, tg.pid, c->arg & REMUS_PROC_F_ALL));
+	CHECK_OK(c, tg_do(&tg, TG_VFORK, 300, NULL, 0));
+	tsleep_us(20000);
+	CHECK(c, !pthread_create(&nag, NULL, nag_main, &self), "pthread_create failed");
+	nagging = true;
+	CHECK_OK(c, remus_proc_suspend(p, c->arg & (REMUS_PROC_F_POLL |
+						     MODE_DEADLINE) ? 5000 : -1));
+	CHECK(c, atomic_load(&caught) > 0, "no signal came during the suspend");
+	CHECK_OK(c, remus_proc_resume(p));
+out:
+	if (nagging)
+		pthread_join(nag, NULL);
+	remus_proc_close(p);
+	tg_stop(&tg);
+	sigaction(SIGUSR1, &old, NULL);
+	return ret;
+}
+
+/*
  * A guest blocked in vfork() cannot stop: the wait times out, and the
  * guest's death ends a wait at once.
  */
@@ -419,6 +475,9 @@ static const struct tcase tests[] = {
 	{ "read_errors", t_read_errors, 0 },
 	{ "death_noticed/waitid", t_death, MODE_WAIT },
 	{ "death_noticed/proc-poll", t_death, MODE_POLL },
+	{ "signal_during_suspend_is_no_failure/waitid", t_signal_during_suspend, MODE_WAIT },
+	{ "signal_during_suspend_is_no_failure/waitid-deadline", t_signal_during_suspend, MODE_WAIT | MODE_DEADLINE },
+	{ "signal_during_suspend_is_no_failure/proc-poll", t_signal_during_suspend, MODE_POLL },
 	{ "unstoppable_guest_times_out_death_ends_wait/waitid", t_unstoppable, MODE_WAIT },
 	{ "unstoppable_guest_times_out_death_ends_wait/proc-poll", t_unstoppable, MODE_POLL },
 	{ "spawn_failures_reported_and_reaped", t_spawn_failures, 0 },
