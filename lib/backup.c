@@ -253,16 +253,21 @@ static void discard_open(struct session *s)
 	s->blob_next = 0;
 }
 
-/* What the primary is told when the sink refuses a session. */
+/*
+ * What the primary is told when the sink refuses a session: what the
+ * errno means from a sink (backup.h), which strerror() does not say.
+ */
 static const char *refusal(int err)
 {
 	switch (err) {
+	case EINVAL:
+		return "guest geometry does not match";
 	case EBUSY:
 		return "the backup's receiver holds another session's checkpoints";
 	case ENODEV:
 		return "the backup cannot restore this kind of guest here (not a Xen dom0?)";
 	default:
-		return "guest geometry does not match";
+		return "the backup's sink refused the session";
 	}
 }
 

@@ -30,7 +30,9 @@ struct remus_backup_sink;
 struct remus_backup_sink_ops {
 	const char *kind;
 	/* A new session: check or set up for this geometry. A positive
-	 * errno refuses the session (sent in REJECT). */
+	 * errno refuses the session (sent in REJECT, with what it means:
+	 * EINVAL another geometry, EBUSY still holding another session's
+	 * checkpoints, ENODEV no way to restore this guest here). */
 	int (*hello)(struct remus_backup_sink *s, const struct remus_hello *h);
 	/* One page of the open checkpoint; decode it against the newest
 	 * copy (staged, else committed) with remus_delta_apply(). */

@@ -214,10 +214,15 @@ struct sink {
 	uint64_t commits, last_epoch;
 	atomic_int failovers;
 	bool mismatch;		/* committed state != image it claims */
+	int refuse;		/* hello refuses with this errno */
 };
 
 static int s_hello(struct remus_backup_sink *s, const struct remus_hello *h)
 {
+	struct sink *k = s->priv;
+
+	if (k->refuse)
+		return k->refuse;
 	return h->page_size == PAGE && h->nr_pages == PAGES ? 0 : EINVAL;
 }
 
@@ -610,6 +615,44 @@ static void test_wrong_key(void)
 	free(x);
 }
 
+static void keep_refusal(void *data, enum remus_log_level level,
+			 const char *msg)
+{
+	if (strstr(msg, "refused the session"))
+		snprintf(data, 512, "%s", msg);
+}
+
+/*
+ * A session the sink refuses: the primary hears why, in what the errno
+ * means from a sink (the xen sink's EBUSY and ENODEV are no geometry).
+ */
+static void test_refused(int err, const char *why)
+{
+	struct guest g = { 0 };
+	struct remus_backend b = { .ops = &guest_ops, .priv = &g };
+	struct remus_ctx c = ctx;
+	struct remus_info info;
+	struct peer p;
+	struct bk *x = bk_start(NULL, 20, 300, false);
+	char seen[512] = "", want[256], name[128];
+	int end;
+
+	x->k.refuse = err;
+	info_for(&info, &p, x, NULL);
+	c.log = keep_refusal;
+	c.log_data = seen;
+	end = remus_start(&c, &info, &b, -1, -1);
+	snprintf(want, sizeof(want), "%s: %s", strerror(err), why);
+	snprintf(name, sizeof(name), "refused (%s): the primary is told \"%s\"",
+		 strerror(err), why);
+	CHECK(end == REMUS_END_BACKUP_LOST && strstr(seen, want), name,
+	      "expected BACKUP_LOST and \"...%s\", saw %d and \"%s\"", want,
+	      end, seen);
+	remus_backup_stop(x->b);
+	pthread_join(x->t, NULL);
+	free(x);
+}
+
 /* Blackhole: checkpoints to nowhere, acked at once, no peer needed. */
 static void test_blackhole(void)
 {
@@ -660,7 +703,7 @@ int main(void)
 	uint8_t key[REMUS_WIRE_KEY_LEN];
 
 	memset(key, 0x5a, sizeof(key));
-	printf("TAP version 13\n1..23\n");
+	printf("TAP version 13\n1..27\n");
 	test_orderly(key, true, 1);
 	test_orderly(NULL, false, 1);
 	test_orderly(key, true, 3);
@@ -669,6 +712,10 @@ int main(void)
 	test_backup_silent(REMUS_POLICY_CONTINUE);
 	test_backup_silent(REMUS_POLICY_PAUSE);
 	test_wrong_key();
+	test_refused(EBUSY, "the backup's receiver holds another session's checkpoints");
+	test_refused(ENODEV, "the backup cannot restore this kind of guest here");
+	test_refused(EINVAL, "guest geometry does not match");
+	test_refused(EPERM, "the backup's sink refused the session");
 	test_blackhole();
 	test_suspend_fails();
 	return failed ? 1 : 0;

@@ -304,6 +304,25 @@ static int sink_without_failover_kills_the_receiver_never_eof(void)
 	return 0;
 }
 
+/* Without a receiver of the caller's, xl's needs a dom0: elsewhere the
+ * session is refused, as "cannot restore here" (ENODEV), not geometry. */
+static int sink_refuses_a_host_that_is_no_dom0(void)
+{
+	struct remus_xen_sink_cfg cfg = { 0 };
+	struct remus_backup_sink s;
+	struct remus_hello h = { 0 };
+
+	if (!access("/proc/xen/privcmd", R_OK | W_OK) ||
+	    !access("/dev/xen/privcmd", R_OK | W_OK)) {
+		printf("# a Xen dom0: not run (xl would start)\n");
+		return 0;
+	}
+	ASSERT_EQ(0, remus_xen_sink_open(&s, &cfg));
+	ASSERT_EQ(ENODEV, s.ops->hello(&s, &h));
+	remus_xen_sink_close(&s);
+	return 0;
+}
+
 static int sink_reports_a_receiver_that_is_gone(void)
 {
 	struct remus_xen_sink_cfg cfg = { .receiver = "exit 3" };
@@ -336,6 +355,7 @@ static const struct tcase tests[] = {
 	TCASE(sink_gives_the_receiver_a_delta_streams_original_bytes),
 	TCASE(sink_refuses_what_is_not_one_whole_checkpoint),
 	TCASE(sink_without_failover_kills_the_receiver_never_eof),
+	TCASE(sink_refuses_a_host_that_is_no_dom0),
 	TCASE(sink_reports_a_receiver_that_is_gone),
 };
 
