@@ -30,6 +30,8 @@
 
 #define XL_BANNER "xl migration receiver ready, send binary domain data.\n"
 #define PUMP_CHUNK (1u << 20)
+/* An idle buffer up to this size is kept whatever the next needs. */
+#define TRIM_MIN (8u << 20)
 
 struct xen_backend {
 	struct remus_xen_cfg *cfg;
@@ -311,6 +313,22 @@ static int cb_postcopy(void *data)
 }
 
 /*
+ * A buffer going idle, with a hint of what the next checkpoint needs
+ * (this one's size): one much larger goes, so that the first checkpoint's
+ * whole copy (146 MB for a 128 MiB guest) is not held by every buffer for
+ * good, while the steady ones (2 MB) keep theirs. It grows again by
+ * doubling when a checkpoint needs it.
+ */
+static void trim(uint8_t **buf, size_t *cap, size_t hint)
+{
+	if (*cap > TRIM_MIN && *cap / 4 > hint) {
+		free(*buf);
+		*buf = NULL;
+		*cap = 0;
+	}
+}
+
+/*
  * The checkpoint's stream bytes in c->state become the delta container;
  * the original goes to x->xbuf, the container's buffer next time.
  */
@@ -320,6 +338,10 @@ static int encode_state(struct xen_backend *x, struct remus_ckpt *c)
 	size_t cap = c->state_cap, len;
 	int err;
 
+	/* More pages than the cache holds (the first checkpoint): they
+	 * would only evict each other, at twice the memory. */
+	if (c->st.pages > x->xd.cache.nslots)
+		return remus_xd_pass(&x->xd, c->state, c->state_len);
 	err = remus_xd_encode(&x->xd, c->state, c->state_len, &x->xbuf,
 			      &x->xcap, &len);
 	if (err)
@@ -329,6 +351,7 @@ static int encode_state(struct xen_backend *x, struct remus_ckpt *c)
 	c->state_len = len;
 	x->xbuf = raw;
 	x->xcap = cap;
+	trim(&x->xbuf, &x->xcap, len);
 	return 0;
 }
 
@@ -374,6 +397,7 @@ static int cb_checkpoint(void *data)
 		x->buf = p;
 		x->cap = cap;
 		x->len = 0;
+		trim(&x->buf, &x->cap, c->state_len);
 		/* PAGE_DATA: 8 bytes of header per record, then per page
 		 * an 8-byte pfn and (nearly always) its 4096 bytes. */
 		page_bytes = x->walk.page_bytes - x->page_bytes;

@@ -224,6 +224,19 @@ static struct remus_delta_stats stats_since(const struct remus_delta_stats *a,
 	};
 }
 
+/* The checkpoint's bytes through the walker: its PAGE_DATA records in
+ * e->recs, and the stream's state one checkpoint on. */
+static int walk_ckpt(struct remus_xd_enc *e, const uint8_t *in, size_t len)
+{
+	if (e->err)
+		return e->err;
+	e->base = e->walk.offset;
+	e->nr_recs = 0;
+	if (remus_xs_walk_feed(&e->walk, in, len))
+		return e->err = -EBADMSG;
+	return e->err;
+}
+
 int remus_xd_encode(struct remus_xd_enc *e, const uint8_t *in, size_t len,
 		    uint8_t **out, size_t *cap, size_t *out_len)
 {
@@ -232,14 +245,9 @@ int remus_xd_encode(struct remus_xd_enc *e, const uint8_t *in, size_t len,
 	size_t done = 0;
 	int err;
 
-	if (e->err)
-		return e->err;
-	e->base = e->walk.offset;
-	e->nr_recs = 0;
-	if (remus_xs_walk_feed(&e->walk, in, len))
-		return e->err = -EBADMSG;
-	if (e->err)
-		return e->err;
+	err = walk_ckpt(e, in, len);
+	if (err)
+		return err;
 	err = ob_room(&o, REMUS_XD_HDR_LEN);
 	if (err)
 		return e->err = err;
@@ -270,6 +278,15 @@ int remus_xd_encode(struct remus_xd_enc *e, const uint8_t *in, size_t len,
 	e->last = stats_since(&e->cache.stats, &before);
 	*out_len = o.len;
 	return 0;
+}
+
+int remus_xd_pass(struct remus_xd_enc *e, const uint8_t *in, size_t len)
+{
+	int err = walk_ckpt(e, in, len);
+
+	if (!err)
+		memset(&e->last, 0, sizeof(e->last));
+	return err;
 }
 
 /* ---- decoder ---- */

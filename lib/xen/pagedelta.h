@@ -108,6 +108,14 @@ void remus_xd_enc_reset(struct remus_xd_enc *e);
  */
 int remus_xd_encode(struct remus_xd_enc *e, const uint8_t *in, size_t len,
 		    uint8_t **out, size_t *cap, size_t *out_len);
+/*
+ * Let one checkpoint go as it is, no container (the decoder takes it as it
+ * is): walked, so the encoder stays in step with the stream, but the cache
+ * and the sequence stay as they were, on both sides. For a checkpoint the
+ * cache could not hold anyway (the first, a whole copy of the guest),
+ * whose container would double the primary's memory for nothing.
+ */
+int remus_xd_pass(struct remus_xd_enc *e, const uint8_t *in, size_t len);
 
 struct remus_xd_dec {
 	struct remus_page_cache mirror;

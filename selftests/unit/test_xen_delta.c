@@ -215,6 +215,47 @@ static int delta_round_trips_a_session_byte_for_byte(void)
 	return 0;
 }
 
+/*
+ * A checkpoint let go as it is (the first, too big for the cache): no
+ * container, the decoder takes it as it is, and the next ones still
+ * encode in step (sequence 0) and decode byte for byte, the pages the pass
+ * carried now raw in their first container.
+ */
+static int delta_pass_keeps_the_encoder_in_step(void)
+{
+	struct remus_xd_enc e;
+	struct remus_xd_dec d;
+	bool dirty[NPFN];
+	struct buf raw = { 0 }, c;
+	uint8_t *out = NULL;
+	size_t olen = 0;
+
+	guest_init(&G, 3);
+	ASSERT_EQ(0, remus_xd_enc_init(&e, 1024));
+	remus_xd_dec_init(&d);
+	ckpt(&raw, &G, true, NULL);
+	ASSERT_EQ(0, remus_xd_pass(&e, raw.p, raw.len));
+	ASSERT_EQ(0, e.seq);
+	ASSERT_EQ(0, remus_xd_decode(&d, raw.p, raw.len, REMUS_BLOB_MAX, &out,
+				     &olen));
+	buf_free(&raw);
+	for (unsigned int n = 2; n <= 4; n++) {
+		guest_touch(&G, 0, dirty);	/* the same pages each time */
+		ckpt(&raw, &G, false, dirty);
+		ASSERT_EQ(0, roundtrip(&e, &d, &raw, &c));
+		if (n == 2)	/* nothing cached: no XOR yet */
+			ASSERT_EQ(0, e.last.xor);
+		else
+			ASSERT_EQ(e.last.pages, e.last.xor);
+		buf_free(&raw);
+		buf_free(&c);
+	}
+	ASSERT_EQ(3, e.seq);
+	remus_xd_enc_fini(&e);
+	remus_xd_dec_fini(&d);
+	return 0;
+}
+
 static int delta_evicts_when_pfns_outnumber_slots(void)
 {
 	struct remus_xd_enc e;
@@ -654,6 +695,7 @@ static int delta_encoder_refuses_what_is_not_a_stream(void)
 
 static const struct tcase tests[] = {
 	TCASE(delta_round_trips_a_session_byte_for_byte),
+	TCASE(delta_pass_keeps_the_encoder_in_step),
 	TCASE(delta_evicts_when_pfns_outnumber_slots),
 	TCASE(delta_passes_through_a_buffer_without_its_magic),
 	TCASE(delta_magic_never_begins_a_raw_checkpoint),

@@ -14,6 +14,9 @@
 #                    checkpoint (the domain lives on, its output since held)
 #   remusd-linkcut   replication link cut without FIN (netem loss 100%)
 #   remusd-nobuf     kill, buffering off: the check must fail it
+#   remusd-two       two guests protected at once (scenarios/remusd-two.sh),
+#                    each with its own buffers, disks, link and daemons;
+#                    both primary domains destroyed at once
 #
 # Output: TAP in selftests/lib/runner.sh's layout on stdout (a case's own
 # checks nested as comments), progress on stderr; exit 1 if a case failed.
@@ -35,7 +38,7 @@ OABS=$(mkdir -p "$O" && cd "$O" && pwd)
 KO=${REMUS_KO:-$ROOT/remus.ko}
 limit=${XT_CASE_LIMIT:-900}
 window=${XEN_WINDOW:-20}
-cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf}
+cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf remusd-two}
 
 n=0 failed=0
 echo "TAP version 13"
@@ -87,12 +90,13 @@ for c in $cases; do
 	n=$((n + 1))
 	# Under nested TCG on a busy host a dom0 process can stall for
 	# seconds: a 10 s link timeout (the scenario's default is 5 s).
-	envs="XT_TIMEOUT=${XT_TIMEOUT:-10000}" args=''
+	envs="XT_TIMEOUT=${XT_TIMEOUT:-10000}" args='' scen=remusd
 	case $c in
 	remusd-destroy) args="destroy $window 240" ;;
 	remusd-kill) args="kill $window 240" ;;
 	remusd-linkcut) args="linkcut $window 240" ;;
 	remusd-nobuf) args="kill $window 240"; envs="$envs XT_NOBUF=1" ;;
+	remusd-two) scen=remusd-two args="$window 240" ;;
 	*) echo "# selftests: xen: $c"; echo "not ok $n xen:$c # no such case"; failed=1; continue ;;
 	esac
 	echo "xen: $c ($args${envs:+, $envs})" >&2
@@ -100,14 +104,14 @@ for c in $cases; do
 	tap=$XT_OUT/logs/$c/tap.txt
 	for attempt in 1 2; do
 		# shellcheck disable=SC2086
-		env $envs XT_LOGNAME="$c" selftests/xen/run.sh -n -t "$limit" remusd $args >/dev/null 2>&1
+		env $envs XT_LOGNAME="$c" selftests/xen/run.sh -n -t "$limit" $scen $args >/dev/null 2>&1
 		rc=$?
 		# One more try only when the test bed never got a protected
 		# guest to fail over (no first checkpoint, or none after it:
 		# seen when a nested guest hangs in its own suspend). A case
 		# that got that far and then failed a check is never retried.
 		[ $rc -ne 0 ] && [ $attempt -eq 1 ] &&
-			grep -qE '^not ok [34] - (first checkpoint acked|checkpoints flow)' "$tap" 2>/dev/null || break
+			grep -qE '^not ok [3-6] - (g[12]: )?(first checkpoint acked|checkpoints flow)' "$tap" 2>/dev/null || break
 		grep -E '^not ok' "$tap" | head -n 2 | sed 's/^/# attempt 1 failed before any failure was injected: /'
 		cp "$tap" "$XT_OUT/logs/$c/tap-attempt1.txt"
 		echo "xen: $c: attempt 1 never reached a protected guest; once more" >&2

@@ -63,10 +63,12 @@ xt_net_setup()
 }
 
 # xt_guest_cfg NAME [KEY=VALUE...]: write /run/NAME.cfg for a PVH test guest.
+# XT_GUEST_IP, XT_GUEST_MAC and XT_PORT (the client's) may be set per guest.
 xt_guest_cfg()
 {
 	local name=$1; shift
 	local mem=${XT_GUEST_MEM:-128} period=${XT_GUEST_PERIOD:-10}
+	local mac=${XT_GUEST_MAC:-00:16:3e:00:00:0a}
 	local vs=",script=/xt/hotplug/vif-fast" ds="script=/xt/hotplug/block-fast,"
 	# XT_HOTPLUG=stock: Debian's vif-bridge and block scripts.
 	[ "${XT_HOTPLUG:-fast}" = stock ] && vs= ds=
@@ -84,7 +86,7 @@ maxmem = $mem
 vcpus = 1
 tsc_mode = "native"
 on_crash = "preserve"
-vif = [ 'mac=00:16:3e:00:00:0a,bridge=xenbr0$vs' ]
+vif = [ 'mac=$mac,bridge=xenbr0$vs' ]
 disk = [ 'format=raw,vdev=xvda,access=rw,${ds}target=$target' ]
 EOC
 	local kv
@@ -110,27 +112,35 @@ xt_ticking()
 # xt_domid NAME: the domain id, or nothing.
 xt_domid() { xl domid "$1" 2>/dev/null; }
 
-# xt_sink_start: the client in its netns, logging to /run/sink.log.
+# xt_sink_start [PORT [LOG]]: a client in netns "client" on PORT (default
+# XT_PORT), logging to LOG (default /run/sink.log); its pid in LOG.pid.
 xt_sink_start()
 {
-	ip netns exec client /xt/bin/seqsink $XT_PORT >/run/sink.log 2>&1 &
-	XT_SINK_PID=$!
+	local log=${2:-/run/sink.log}
+	ip netns exec client /xt/bin/seqsink "${1:-$XT_PORT}" >"$log" 2>&1 &
+	echo $! >"$log.pid"
 }
 
+# xt_sink_stop: every client xt_sink_start started.
 xt_sink_stop()
 {
-	[ -n "$XT_SINK_PID" ] || return 0
-	kill -TERM "$XT_SINK_PID" 2>/dev/null
-	wait "$XT_SINK_PID" 2>/dev/null
-	XT_SINK_PID=
+	local f p
+	for f in /run/*.log.pid; do
+		[ -e "$f" ] || continue
+		p=$(cat "$f")
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+		rm -f "$f"
+	done
 }
 
-# xt_sink_packets: datagrams the client has had so far (SIGUSR1 summary).
+# xt_sink_summary [LOG]: the client's counts so far (SIGUSR1 summary).
 xt_sink_summary()
 {
-	kill -USR1 "$XT_SINK_PID" 2>/dev/null
+	local log=${1:-/run/sink.log}
+	kill -USR1 "$(cat "$log.pid" 2>/dev/null)" 2>/dev/null
 	sleep 0.3
-	grep '^summary' /run/sink.log | tail -n 1
+	grep '^summary' "$log" | tail -n 1
 }
 
 # xt_dump FILE...: copy files to the TAP port as comments (for the host
@@ -160,13 +170,14 @@ xt_children()
 	ps -o pid,ppid,comm | awk -v p="$1" -v c="${2:-}" '$2 == p && (c == "" || index($3, c) == 1) { print $1 }'
 }
 
-# xt_sink_first_after T: time of the first datagram the client got after T.
+# xt_sink_first_after T [LOG]: time of the first datagram the client got
+# after T, after a silence or a rollback.
 xt_sink_first_after()
 {
 	awk -v t0="$1" '
 		/^silence/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "to" && kv[2] > t0) { print kv[2]; exit } } }
 		/^rollback/ { split($2, kv, "="); if (kv[2] > t0) { print kv[2]; exit } }
-	' /run/sink.log
+	' "${2:-/run/sink.log}"
 }
 
 # xt_walk_rate LOG T1 T2: checkpoints per second between T1 and T2 (and the count).
@@ -191,10 +202,44 @@ xt_fcalc() { awk "BEGIN { printf \"%.3f\", $* }"; }
 
 # Predicates for xt_wait (evaluated at each poll).
 xt_has_ckpt() { [ -n "$(xt_walk_ckpt "$1" "$2")" ]; }
-xt_has_sink_after() { [ -n "$(xt_sink_first_after "$1")" ]; }
+xt_has_sink_after() { [ -n "$(xt_sink_first_after "$1" "${2:-}")" ]; }
 
 # xt_snapshot TAG: processes and recent syslog, for the host log.
 xt_snapshot()
 {
 	{ echo "== $1 at $(xt_now)"; ps -o pid,ppid,stat,args; tail -n 40 /run/messages; } >>/run/snapshots.txt 2>&1
 }
+
+# ---- remusd protecting a guest on this one host ----
+
+# xt_remus_disks DM: one 8 MiB image twice on loop devices, DM in replicate
+# mode (the primary's) and DM-b in stage mode (the backup's).
+xt_remus_disks()
+{
+	local dm=$1 lp lb sz
+	truncate -s 8M "/run/$dm-p.img" && cp "/run/$dm-p.img" "/run/$dm-b.img" || return 1
+	lp=$(losetup -f --show "/run/$dm-p.img") && lb=$(losetup -f --show "/run/$dm-b.img") || return 1
+	sz=$(blockdev --getsz "$lp")
+	echo "0 $sz remus $lp replicate" | DM_DISABLE_UDEV=1 dmsetup --noudevsync create "$dm" &&
+		echo "0 $sz remus $lb stage" | DM_DISABLE_UDEV=1 dmsetup --noudevsync create "$dm-b"
+}
+
+# xt_remus_backup NAME DM PORT IP [ARG...]: a backup remusd (control name
+# NAME, log /run/NAME.log) listening on PORT for a guest whose disk is
+# /dev/mapper/DM and whose address is IP; in $! when it returns. It runs in
+# its own mount namespace where /dev/mapper/DM is its stage device DM-b.
+xt_remus_backup()
+{
+	local name=$1 dm=$2 port=$3 ip=$4
+	shift 4
+	unshare -m sh -c "mount --bind /dev/mapper/$dm-b /dev/mapper/$dm &&
+		exec /xt/project/remusd backup --guest xen --listen 127.0.0.1:$port --disk $dm-b \
+		--announce $ip --name $name $*" 2>"/run/$name.log" &
+}
+
+# xt_status NAME: remusctl -j status of the daemon NAME (JSON, one line).
+xt_status() { /xt/project/remusctl -j status "$1" 2>/dev/null; }
+# xt_field JSON KEY: a scalar field of that JSON.
+xt_field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
+# xt_acked NAME N: the daemon NAME has had N checkpoints acked.
+xt_acked() { local n; n=$(xt_field "$(xt_status "$1")" checkpoints); [ "${n:-0}" -ge "$2" ]; }

@@ -44,11 +44,7 @@ xt_result heartbeat_timeout_ms "$hb/$to"
 
 # The module and the disks: the same image twice, one replicating, one staging.
 insmod $P/remus.ko || { xt_nok "insmod remus.ko"; exit 1; }
-truncate -s 8M /run/p.img && cp /run/p.img /run/b.img
-lp=$(losetup -f --show /run/p.img) && lb=$(losetup -f --show /run/b.img)
-sz=$(blockdev --getsz "$lp")
-echo "0 $sz remus $lp replicate" | dmsetup --noudevsync create gdisk &&
-	echo "0 $sz remus $lb stage" | dmsetup --noudevsync create gdisk-b
+xt_remus_disks gdisk
 xt_check "remus disks: gdisk replicate, gdisk-b stage" test -b /dev/mapper/gdisk -a -b /dev/mapper/gdisk-b
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >/run/remus.key
 chmod 600 /run/remus.key
@@ -73,9 +69,7 @@ if [ "$kind" = linkcut ]; then
 fi
 
 common="--key /run/remus.key --heartbeat $hb --timeout $to --no-progress --log-level info${XT_COMPRESS:+ --compress $XT_COMPRESS}"
-unshare -m sh -c "mount --bind /dev/mapper/gdisk-b /dev/mapper/gdisk &&
-	exec $P/remusd backup --guest xen --listen 127.0.0.1:7100 --disk gdisk-b \
-	--announce $XT_GUEST_IP --name backup $common" 2>/run/backup.log &
+xt_remus_backup backup gdisk 7100 $XT_GUEST_IP "$common"
 bpid=$!
 xt_wait 30 test -S /run/remus/backup.sock
 pargs="--guest xen:guest --peer $peer --interval ${interval}ms --disk gdisk --policy pause --name primary"
@@ -87,17 +81,14 @@ t_start=$(xt_now)
 env $penv $P/remusd primary $pargs $common 2>/run/primary.log &
 ppid=$!
 
-status() { $P/remusctl -j status "$1" 2>/dev/null; }
 sink_max() { sed -n 's/.* max=\([0-9]*\).*/\1/p' <<<"$(xt_sink_summary)"; }
 sink_max_past() { local m; m=$(sink_max); [ "${m:-0}" -ge "$1" ]; }
 ticks_past() { local t; t=$(xt_last_tick guest); [ "${t:-0}" -ge "$1" ]; }
-field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$1"; }
-acked() { local n; n=$(field "$(status primary)" checkpoints); [ "${n:-0}" -ge "$1" ]; }
 # While the first checkpoint (a whole live migration) goes: where it is.
 (while sleep 20; do { echo "== $(xt_now)"; $P/remusctl status primary; $P/remusctl status backup;
 	ps -o pid,stat,time,args | grep -E 'remusd|xl ' | grep -v grep; free -m | head -2; } >>/run/progress.txt 2>&1; done) &
 prog=$!
-if xt_wait 400 acked 1; then
+if xt_wait 400 xt_acked primary 1; then
 	kill $prog
 	xt_ok "first checkpoint acked"
 else
@@ -115,24 +106,24 @@ else
 fi
 t_first=$(xt_now)
 xt_result first_checkpoint_s "$(xt_fcalc "$t_first - $t_start")"
-xt_wait 60 acked 2
-s1=$(status primary); t1=$(xt_now)
-n1=$(field "$s1" checkpoints)
+xt_wait 60 xt_acked primary 2
+s1=$(xt_status primary); t1=$(xt_now)
+n1=$(xt_field "$s1" checkpoints)
 # Sample the per-checkpoint ratio over the window.
 : >/run/ratios
 end=$(xt_fcalc "$t1 + $window")
 while awk -v n="$(xt_now)" -v e="$end" 'BEGIN { exit !(n < e) }'; do
-	s=$(status primary)
-	echo "$(field "$s" epoch) $(field "$s" raw_bytes_last) $(field "$s" wire_bytes_last) $(field "$s" pause_last_ms)" >>/run/ratios
+	s=$(xt_status primary)
+	echo "$(xt_field "$s" epoch) $(xt_field "$s" raw_bytes_last) $(xt_field "$s" wire_bytes_last) $(xt_field "$s" pause_last_ms)" >>/run/ratios
 	sleep 2
 done
-s2=$(status primary); t2=$(xt_now)
-n2=$(field "$s2" checkpoints)
+s2=$(xt_status primary); t2=$(xt_now)
+n2=$(xt_field "$s2" checkpoints)
 rate=$(xt_fcalc "(${n2:-0} - ${n1:-0}) / ($t2 - $t1)")
 xt_result checkpoints_per_s "$rate"
 xt_result checkpoints_in_window "$((n2 - n1))"
-xt_result pause_p50_ms "$(field "$s2" pause_p50_ms)"
-xt_result pause_p99_ms "$(field "$s2" pause_p99_ms)"
+xt_result pause_p50_ms "$(xt_field "$s2" pause_p50_ms)"
+xt_result pause_p99_ms "$(xt_field "$s2" pause_p99_ms)"
 xt_result ratio_mean "$(sort -u /run/ratios | awk '$3 > 0 { r += $2 / $3; n++ } END { if (n) printf "%.2f", r / n }')"
 xt_result raw_bytes_mean "$(sort -u /run/ratios | awk '$3 > 0 { r += $2; n++ } END { if (n) printf "%d", r / n }')"
 xt_check "checkpoints flow ($((n2 - n1)) in ${window} s, $rate/s)" test "$((n2 - n1))" -ge 3
@@ -144,8 +135,8 @@ if [ "$kind" = none ]; then
 else
 	pdom=$(xt_domid guest)
 	tick0=$(xt_last_tick guest)
-	s0=$(status primary)
-	xt_result primary_at_failure "epoch $(field "$s0" epoch) acked $(field "$s0" acked) buffered_pkts $(field "$s0" buffered_pkts)"
+	s0=$(xt_status primary)
+	xt_result primary_at_failure "epoch $(xt_field "$s0" epoch) acked $(xt_field "$s0" acked) buffered_pkts $(xt_field "$s0" buffered_pkts)"
 	t_fail=$(xt_now)
 	xt_log "injecting $kind at $t_fail (primary remusd $ppid, domain $pdom, tick $tick0)"
 	case $kind in
