@@ -8,8 +8,10 @@
 #   xl-destroy xl-kill xl-linkcut xl-rollback xsave-boundary xsave-kill suspend
 #   remusd-destroy remusd-kill remusd-linkcut remusd-nobuf
 # remusd-*: scenarios/remusd.sh (remusd primary + backup, vif buffered,
-# disk on the remus target, interval 200 ms, heartbeat 200 ms, timeout
-# 2 s); remusd-nobuf is remusd-kill without output buffering.
+# disk on the remus target, interval 200 ms, heartbeat 500 ms, timeout
+# 5 s: XT_INTERVAL, XT_HEARTBEAT, XT_TIMEOUT in ms change them, for the
+# xl cases too where they apply); remusd-nobuf is remusd-kill without
+# output buffering.
 # XT_OUT and XT_PROJECT (selftests/xen/build.sh) pick the test bed and
 # the project binaries.
 # xl-rollback is xl-kill with a guest counting every 2 ms without disk writes, a 1 s interval,
