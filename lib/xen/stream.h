@@ -98,6 +98,9 @@ struct remus_xs_walk {
 	uint64_t libxc_checkpoints;	/* libxc CHECKPOINT records */
 	uint64_t records[2];		/* per layer */
 	uint64_t page_records, page_bytes;
+	/* Counters as they stood at the last boundary (a read that spans a
+	 * boundary must not move the next checkpoint's records into it). */
+	uint64_t boundary_page_bytes, boundary_records;
 	const char *error;		/* why REMUS_XS_S_ERROR */
 	uint64_t error_offset;
 
@@ -251,6 +254,8 @@ static inline void remus_xs_walk_record_done(struct remus_xs_walk *w)
 		case LIBXL_REC_CHECKPOINT_END:
 			w->checkpoints++;
 			w->boundary = w->offset;
+			w->boundary_page_bytes = w->page_bytes;
+			w->boundary_records = w->records[0] + w->records[1];
 			w->layer = REMUS_XS_LAYER_LIBXC;
 			break;
 		case LIBXL_REC_END:

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stream.h"
+#include "xen/stream.h"
 
 struct relay {
 	FILE *log;
@@ -43,14 +43,14 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void on_record(struct xt_walk *w, enum xt_layer layer, uint32_t type, uint32_t len,
+static void on_record(struct remus_xs_walk *w, enum remus_xs_layer layer, uint32_t type, uint32_t len,
 		      uint64_t offset, void *data)
 {
 	struct relay *r = data;
 
 	if (r->verbose)
 		fprintf(r->log, "rec t=%.6f %s type=%#x len=%u off=%" PRIu64 "\n", now_s(),
-			layer == XT_LAYER_LIBXC ? "libxc" : "libxl", type, len, offset);
+			layer == REMUS_XS_LAYER_LIBXC ? "libxc" : "libxl", type, len, offset);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	uint8_t *held = NULL;		/* -w: bytes past the last boundary */
 	size_t held_len = 0, held_cap = 0;
 	uint64_t seen_ckpt = 0;
-	struct xt_walk w;
+	struct remus_xs_walk w;
 	static uint8_t buf[1 << 16];
 
 	while ((opt = getopt(argc, argv, "xwnvl:")) != -1) {
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(r.log, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	xt_walk_init(&w, with_xl);
+	remus_xs_walk_init(&w, with_xl);
 	w.on_record = on_record;
 	w.data = &r;
 	fprintf(r.log, "start t=%.6f mode=%s\n", now_s(), whole ? "whole" : "pass");
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 			memcpy(held + held_len, buf, n);
 			held_len += n;
 		}
-		if (xt_walk_feed(&w, buf, n)) {
+		if (remus_xs_walk_feed(&w, buf, n)) {
 			fprintf(r.log, "error t=%.6f off=%" PRIu64 " what=%s\n", now_s(),
 				w.error_offset, w.error);
 			rc = 1;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream.h"
+#include "xen/stream.h"
 
 struct buf {
 	uint8_t *p;
@@ -123,18 +123,18 @@ static void ok(int cond, const char *what)
 		failed++;
 }
 
-static int walk_in_chunks(const struct buf *b, size_t chunk, int with_xl, struct xt_walk *w,
+static int walk_in_chunks(const struct buf *b, size_t chunk, int with_xl, struct remus_xs_walk *w,
 			  uint64_t *bounds, int max_bounds, int *nb)
 {
 	size_t off;
 	uint64_t seen = 0;
 
-	xt_walk_init(w, with_xl);
+	remus_xs_walk_init(w, with_xl);
 	*nb = 0;
 	for (off = 0; off < b->len; off += chunk) {
 		size_t n = b->len - off < chunk ? b->len - off : chunk;
 
-		if (xt_walk_feed(w, b->p + off, n))
+		if (remus_xs_walk_feed(w, b->p + off, n))
 			return -1;
 		if (w->checkpoints != seen && *nb < max_bounds)
 			bounds[(*nb)++] = w->boundary;
@@ -148,7 +148,7 @@ int main(void)
 	static const size_t chunks[] = { 1, 3, 7, 8, 4096, 65536, 1 << 24 };
 	size_t ends[5];
 	struct buf b = { 0 };
-	struct xt_walk w;
+	struct remus_xs_walk w;
 	uint64_t bounds[16];
 	char what[128];
 	unsigned int i;
@@ -173,8 +173,8 @@ int main(void)
 	}
 
 	/* Cut in the middle of checkpoint 4: the boundary is the end of 3. */
-	xt_walk_init(&w, 1);
-	rc = xt_walk_feed(&w, b.p, ends[2] + 100);
+	remus_xs_walk_init(&w, 1);
+	rc = remus_xs_walk_feed(&w, b.p, ends[2] + 100);
 	ok(rc == 0 && w.checkpoints == 3 && w.boundary == ends[2] && w.offset == ends[2] + 100,
 	   "a stream cut inside checkpoint 4 ends on the boundary of checkpoint 3");
 	/* 100 bytes into checkpoint 4 is inside its first PAGE_DATA record,
@@ -190,8 +190,8 @@ int main(void)
 	free(b.p);
 	memset(&b, 0, sizeof(b));
 	remus_stream(&b, 0, 2, ends);
-	xt_walk_init(&w, 0);
-	ok(xt_walk_feed(&w, b.p, b.len) == 0 && w.checkpoints == 2 && w.boundary == ends[1],
+	remus_xs_walk_init(&w, 0);
+	ok(remus_xs_walk_feed(&w, b.p, b.len) == 0 && w.checkpoints == 2 && w.boundary == ends[1],
 	   "a libxl-level stream (no xl header) walks");
 
 	/* Corruptions, each must be refused. */
@@ -201,49 +201,49 @@ int main(void)
 
 		remus_stream(&c, 1, 2, ends);
 		c.p[0] ^= 1;
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) < 0 && w.error_offset == XL_HDR_LEN,
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) < 0 && w.error_offset == XL_HDR_LEN,
 		   "bad xl magic is refused");
 		c.p[0] ^= 1;
 
 		/* The libxl header follows the xl header and its optional data. */
-		at = XL_HDR_LEN + xt_le32(c.p + 44);
+		at = XL_HDR_LEN + remus_xs_le32(c.p + 44);
 		c.p[at + 11] = 1;	/* libxl version 1 */
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "version"),
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "version"),
 		   "libxl stream version 1 is refused");
 		c.p[at + 11] = LIBXL_STREAM_VERSION;
 
 		/* The LIBXC_CONTEXT record gets a body. */
 		at += LIBXL_HDR_LEN;
 		c.p[at + 4] = 8;
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "control record"),
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "control record"),
 		   "a control record with a body is refused");
 		c.p[at + 4] = 0;
 
 		/* An unknown mandatory libxc record after the headers. */
-		at += XT_REC_HDR_LEN + LIBXC_IHDR_LEN + LIBXC_DHDR_LEN;
+		at += REMUS_XS_REC_HDR_LEN + LIBXC_IHDR_LEN + LIBXC_DHDR_LEN;
 		c.p[at] = 0x7f;
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "unknown mandatory"),
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "unknown mandatory"),
 		   "an unknown mandatory libxc record is refused");
 		c.p[at + 3] = 0x80;	/* now optional: skipped */
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) == 0 && w.checkpoints == 2,
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) == 0 && w.checkpoints == 2,
 		   "an unknown optional libxc record is skipped");
 		c.p[at] = 0x11;
 		c.p[at + 3] = 0;
 
 		/* An absurd record length. */
 		c.p[at + 7] = 0x40;
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "too long"),
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) < 0 && strstr(w.error, "too long"),
 		   "a record longer than any libxc writes is refused");
 		c.p[at + 7] = 0;
 
-		xt_walk_init(&w, 1);
-		ok(xt_walk_feed(&w, c.p, c.len) == 0 && w.checkpoints == 2,
+		remus_xs_walk_init(&w, 1);
+		ok(remus_xs_walk_feed(&w, c.p, c.len) == 0 && w.checkpoints == 2,
 		   "the repaired stream walks again");
 		free(c.p);
 	}

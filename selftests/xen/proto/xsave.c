@@ -40,7 +40,7 @@
 #include <xentoollog.h>
 #include <libxl.h>
 
-#include "stream.h"
+#include "xen/stream.h"
 
 #define SUSPEND_TIMEOUT_MS 30000
 #define BANNER "xl migration receiver ready, send binary domain data.\n"
@@ -261,7 +261,7 @@ out:
 
 static int write_libxl_header(struct saver *s)
 {
-	uint8_t h[LIBXL_HDR_LEN + XT_REC_HDR_LEN] = {
+	uint8_t h[LIBXL_HDR_LEN + REMUS_XS_REC_HDR_LEN] = {
 		'L', 'i', 'b', 'x', 'l', 'F', 'm', 't',
 		0, 0, 0, LIBXL_STREAM_VERSION, 0, 0, 0, 0,
 		LIBXL_REC_LIBXC_CONTEXT, 0, 0, 0, 0, 0, 0, 0,
