@@ -158,14 +158,9 @@ static void *beater_main(void *arg)
 	pthread_mutex_lock(&s->txlock);
 	while (!s->beat_stop) {
 		uint64_t now = remus_now_ns(), due = s->last_tx + hb;
-		struct timespec ts;
 
 		if (now < due) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(due - now);
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&s->txcond, &s->txlock, &ts);
+			remus_cond_wait_ns(&s->txcond, &s->txlock, due - now);
 			continue;
 		}
 		pthread_mutex_unlock(&s->txlock);

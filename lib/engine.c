@@ -673,14 +673,9 @@ static void *beater_main(void *arg)
 	pthread_mutex_lock(&e->lock);
 	while (!e->lost) {
 		uint64_t now = remus_now_ns(), due = e->last_tx + hb;
-		struct timespec ts;
 
 		if (now < due) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(due - now);
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+			remus_cond_wait_ns(&e->cond, &e->lock, due - now);
 			continue;
 		}
 		pthread_mutex_unlock(&e->lock);

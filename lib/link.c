@@ -22,6 +22,19 @@ uint64_t remus_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void remus_cond_wait_ns(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ns)
+{
+	struct timespec ts;
+
+	/* The condition's clock is CLOCK_REALTIME (the default). */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000ull);
+	ts.tv_nsec += (long)(ns % 1000000000ull);
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(c, m, &ts);
+}
+
 int remus_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	uint64_t end = remus_now_ns() + (uint64_t)timeout_ms * 1000000ull;

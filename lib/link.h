@@ -7,6 +7,7 @@
 #define REMUS_LINK_H
 
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -41,6 +42,9 @@ int remus_link_read_frame(int fd, struct remus_wire *w, struct remus_frame *f,
 			  int timeout_ms);
 
 uint64_t remus_now_ns(void);
+/* Wait on @c, @m held, for at most @ns: woken, timed out or spuriously
+ * back, the caller checks its condition again. */
+void remus_cond_wait_ns(pthread_cond_t *c, pthread_mutex_t *m, uint64_t ns);
 /*
  * poll() for timeout_ms in all (-1: no limit). A signal is no answer: the
  * wait goes on for what is left of it, never longer. poll()'s result (0:
