@@ -1210,6 +1210,8 @@ int remus_engine_suspend(struct remus_engine *e)
 	ok = e->be->ops->suspend(e->be);
 	t1 = remus_now_ns();
 	if (ok != 1) {
+		LOG(e, ERR, "checkpoint %" PRIu64 ": the guest did not suspend (%.0f ms)",
+		    e->barrier + 1, (double)(t1 - t0) / 1e6);
 		pthread_mutex_lock(&e->lock);
 		s->state = SLOT_FREE;
 		pthread_mutex_unlock(&e->lock);
