@@ -5,6 +5,7 @@
  * libxl's Remus receiver fails over) are in docs/xen.md.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -32,6 +33,8 @@
 #define PUMP_CHUNK (1u << 20)
 /* An idle buffer up to this size is kept whatever the next needs. */
 #define TRIM_MIN (8u << 20)
+/* A suspend request the guest has not taken after this is written again. */
+#define REASK_MS 100
 
 struct xen_backend {
 	struct remus_xen_cfg *cfg;
@@ -42,6 +45,7 @@ struct xen_backend {
 	uint32_t domid;
 	char shutdown_path[64];
 	bool suspended;
+	uint64_t reasks;	/* suspend requests written again */
 	struct remus_engine *e;
 
 	/* The stream: xc_domain_save writes wfd, the pump reads rfd. */
@@ -94,10 +98,25 @@ static double now_ms(void)
  * destroyed (`xl destroy` pauses it, then tears its devices down) never
  * suspends, and the wait ends when it is gone instead of at the deadline.
  */
+/* Said at the 1st, 10th, 100th... time: a guest that loses them often
+ * does not fill the log. */
+static void reask_log(struct xen_backend *x)
+{
+	uint64_t n = ++x->reasks, p = 1;
+
+	while (p * 10 <= n)
+		p *= 10;
+	if (n == p)
+		remus_log(remus_engine_ctx(x->e), REMUS_LOG_WARN,
+			  "domain %u had not taken a suspend request after %d ms: asked again (%" PRIu64 " time%s so far)",
+			  x->domid, REASK_MS, n, n == 1 ? "" : "s");
+}
+
 static int xb_suspend(struct remus_backend *b)
 {
 	struct xen_backend *x = b->priv;
 	double deadline = now_ms() + x->cfg->suspend_timeout_ms;
+	double asked = now_ms();
 	int st;
 
 	st = domain_state(x);
@@ -119,6 +138,24 @@ static int xb_suspend(struct remus_backend *b)
 			free(ev);
 		}
 		st = domain_state(x);
+		/*
+		 * A guest takes the request by clearing it. One still there
+		 * after a while was not seen (a request written while the
+		 * guest was still resuming from the last one can be lost,
+		 * and the guest then never suspends): ask again, which
+		 * fires its watch again; a second event that finds the key
+		 * empty is ignored by the guest.
+		 */
+		if (st == 0 && now_ms() - asked >= REASK_MS) {
+			char *v = xs_read(x->xsh, XBT_NULL, x->shutdown_path, &n);
+
+			if (v && n == 7 && !memcmp(v, "suspend", 7)) {
+				xs_write(x->xsh, XBT_NULL, x->shutdown_path, "suspend", 7);
+				reask_log(x);
+			}
+			free(v);
+			asked = now_ms();
+		}
 	}
 	if (st != 1) {
 		/* Not suspended: take the request back, or the guest

@@ -1384,6 +1384,11 @@ int remus_engine_checkpoint(struct remus_engine *e)
 	return 1;
 }
 
+const struct remus_ctx *remus_engine_ctx(struct remus_engine *e)
+{
+	return e->ctx;
+}
+
 struct remus_ckpt *remus_engine_staging(struct remus_engine *e)
 {
 	return e->cur ? &e->cur->c : NULL;

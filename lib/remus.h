@@ -229,6 +229,9 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
  * checkpoint (NULL outside), to put the state blob into. */
 struct remus_ckpt *remus_engine_staging(struct remus_engine *e);
 
+/* For run() backends: the context to log through (remus_log()). */
+const struct remus_ctx *remus_engine_ctx(struct remus_engine *e);
+
 /* Async-signal-safe: ask the running engine to stop. */
 void remus_engine_stop(struct remus_engine *e);
 

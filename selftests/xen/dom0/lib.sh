@@ -204,6 +204,27 @@ xt_fcalc() { awk "BEGIN { printf \"%.3f\", $* }"; }
 xt_has_ckpt() { [ -n "$(xt_walk_ckpt "$1" "$2")" ]; }
 xt_has_sink_after() { [ -n "$(xt_sink_first_after "$1" "${2:-}")" ]; }
 
+# xt_net_snapshot TAG: the bridge's ports with their counters, its learned
+# addresses, every qdisc, the client's neighbours (/run/net.txt).
+xt_net_snapshot()
+{
+	{
+		echo "== $1 at $(xt_now)"
+		ip -s link show master xenbr0
+		bridge -d link show
+		bridge fdb show br xenbr0
+		tc -s qdisc show
+		ip netns exec client ip neigh
+		ip -s link show xenbr0
+		ip netns exec client grep Udp: /proc/net/snmp
+		# What the guests' vifs take in, and what reaches the client.
+		for v in $(ip -o link show master xenbr0 | sed -n 's/^[0-9]*: \(vif[0-9.]*\).*/\1/p'); do
+			/xt/bin/pktpeek "$v" 5 3
+		done
+		ip netns exec client /xt/bin/pktpeek eth0 5 3
+	} >>/run/net.txt 2>&1
+}
+
 # xt_snapshot TAG: processes and recent syslog, for the host log.
 xt_snapshot()
 {

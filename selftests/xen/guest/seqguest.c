@@ -44,7 +44,8 @@ static void sleep_until(uint64_t ms)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET };
-	uint64_t seq = 0, next, last_tick, ticks = 0;
+	uint64_t seq = 0, next, last_tick, ticks = 0, senderr = 0;
+	int lasterr = 0;
 	unsigned long period;
 	char *blk = NULL;
 	int sock, disk = -1;
@@ -93,13 +94,18 @@ int main(int argc, char **argv)
 			    pwrite(disk, blk, SECTOR, (off_t)SECTOR * (1 + seq % RING)) != SECTOR)
 				fprintf(stderr, "seqguest: disk write: %s\n", strerror(errno));
 		}
-		/* A send error (no route yet, no neighbour) must not stop the count. */
-		sendto(sock, msg, len, 0, (struct sockaddr *)&dst, sizeof(dst));
+		/* A send error (no route yet, no neighbour) must not stop the
+		 * count; the tick line says how many and the last one. */
+		if (sendto(sock, msg, len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+			senderr++;
+			lasterr = errno;
+		}
 
 		next += period;
 		if (now_ms() - last_tick >= 1000) {
 			last_tick = now_ms();
-			printf("tick %" PRIu64 " seq %" PRIu64 "\n", ++ticks, seq);
+			printf("tick %" PRIu64 " seq %" PRIu64 " senderr %" PRIu64 " %s\n",
+			       ++ticks, seq, senderr, senderr ? strerror(lasterr) : "-");
 			fflush(stdout);
 		}
 		if (next > now_ms())

@@ -28,7 +28,7 @@ pids=
 declare -A pid
 logs="/run/xl-list /run/dm-status /run/qdiscs /run/pg1.log /run/pg2.log /run/bg1.log /run/bg2.log
 	/run/sink-g1.log /run/sink-g2.log $(xt_console_log g1--incoming) $(xt_console_log g2--incoming)
-	/run/snapshots.txt"
+	/run/snapshots.txt /run/net.txt"
 finish()
 {
 	# shellcheck disable=SC2086
@@ -132,6 +132,8 @@ for g in $G; do
 	t_cl=$(xt_sink_first_after "$t_fail" $log)
 	xt_result "${g}_failover_client_s" "$([ -n "$t_cl" ] && xt_fcalc "$t_cl - $t_fail" || echo none)"
 	xt_check "$g: its client hears it again" test -n "$t_cl"
+	[ -n "$t_cl" ] || xt_net_snapshot "$g: its client hears nothing"
+	xt_result "${g}_backup_last_tick" "$(grep '^tick' "$(xt_console_log $g--incoming)" 2>/dev/null | tail -n 1)"
 done
 sleep 3
 for g in $G; do

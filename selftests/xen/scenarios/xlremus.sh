@@ -148,7 +148,7 @@ else
 	# frontends reconnect first): compare the client's newest number
 	# before the failure with the backup's first tick instead.
 	cmax=$(awk -v t="$t_fail" '/^silence/ { split($3, to, "="); split($5, l, "="); if (to[2] > t) { print l[2]; exit } }' /run/sink.log)
-	bfirst=$(sed -n 's/^tick [0-9]* seq \([0-9]*\)$/\1/p' "$(xt_console_log guest--incoming)" 2>/dev/null | head -n 1)
+	bfirst=$(sed -n 's/^tick [0-9]* seq \([0-9]*\) .*/\1/p' "$(xt_console_log guest--incoming)" 2>/dev/null | head -n 1)
 	xt_result backup_first_tick_seq "${bfirst:-none}"
 	[ -n "$bfirst" ] && [ -n "$cmax" ] && [ "$cmax" -gt "$bfirst" ] &&
 		xt_result unreached_at_least "$((cmax - bfirst)) (client had $cmax before the failure, the backup's first tick shows $bfirst)"
