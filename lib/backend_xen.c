@@ -34,7 +34,9 @@
 /* An idle buffer up to this size is kept whatever the next needs. */
 #define TRIM_MIN (8u << 20)
 /* A suspend request the guest has not taken after this is written again. */
-#define REASK_MS 100
+#define REASK_MS 500
+/* The least a guest runs between a resume and the next suspend request. */
+#define SETTLE_MS 50
 
 struct xen_backend {
 	struct remus_xen_cfg *cfg;
@@ -45,6 +47,7 @@ struct xen_backend {
 	uint32_t domid;
 	char shutdown_path[64];
 	bool suspended;
+	double resumed_ms;	/* when the last fast resume returned */
 	uint64_t reasks;	/* suspend requests written again */
 	struct remus_engine *e;
 
@@ -108,7 +111,7 @@ static void reask_log(struct xen_backend *x)
 		p *= 10;
 	if (n == p)
 		remus_log(remus_engine_ctx(x->e), REMUS_LOG_WARN,
-			  "domain %u had not taken a suspend request after %d ms: asked again (%" PRIu64 " time%s so far)",
+			  "domain %u had not taken a suspend request in %d ms: asked again (%" PRIu64 " time%s so far)",
 			  x->domid, REASK_MS, n, n == 1 ? "" : "s");
 }
 
@@ -116,7 +119,7 @@ static int xb_suspend(struct remus_backend *b)
 {
 	struct xen_backend *x = b->priv;
 	double deadline = now_ms() + x->cfg->suspend_timeout_ms;
-	double asked = now_ms();
+	double asked = now_ms(), reask = REASK_MS;
 	int st;
 
 	st = domain_state(x);
@@ -146,7 +149,7 @@ static int xb_suspend(struct remus_backend *b)
 		 * fires its watch again; a second event that finds the key
 		 * empty is ignored by the guest.
 		 */
-		if (st == 0 && now_ms() - asked >= REASK_MS) {
+		if (st == 0 && now_ms() - asked >= reask) {
 			char *v = xs_read(x->xsh, XBT_NULL, x->shutdown_path, &n);
 
 			if (v && n == 7 && !memcmp(v, "suspend", 7)) {
@@ -155,6 +158,9 @@ static int xb_suspend(struct remus_backend *b)
 			}
 			free(v);
 			asked = now_ms();
+			/* Backing off: each write may restart a transaction
+			 * the guest has open on that key. */
+			reask *= 2;
 		}
 	}
 	if (st != 1) {
@@ -177,6 +183,7 @@ static int xb_postcopy(struct remus_backend *b)
 	    !xs_resume_domain(x->xsh, x->domid))
 		return 0;
 	x->suspended = false;
+	x->resumed_ms = now_ms();
 	return 1;
 }
 
@@ -338,7 +345,22 @@ static void *pump_main(void *arg)
 static int cb_suspend(void *data)
 {
 	struct xen_backend *x = data;
+	double settle = x->resumed_ms + SETTLE_MS - now_ms();
 
+	/*
+	 * A checkpoint that is late asks at once; the guest may still be
+	 * resuming from the last one. Asked then, Linux guests were seen
+	 * to never take the request (re-asks or not, the 30 s timeout
+	 * went by), most of all on the checkpoint right after the first:
+	 * give it SETTLE_MS after each resume. Before the engine's clock
+	 * starts: the guest runs meanwhile, it is no part of the pause.
+	 */
+	if (x->resumed_ms && settle > 0) {
+		struct timespec ts = { 0, (long)(settle * 1e6) };
+
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
 	return remus_engine_suspend(x->e);
 }
 

@@ -23,9 +23,10 @@
 # Where the Xen packages, qemu, the project's binaries or a nested boot
 # are missing, a case is reported "ok N xen:CASE # SKIP why": skipped,
 # never passed. About 3-4 minutes a case on an idle 2-core host. A case
-# whose test bed never got a protected guest (no checkpoint acked, or none
-# after the first) runs once more, and says so; one that failed a check
-# after that is never retried.
+# whose test bed never got a protected guest (no checkpoint acked, none
+# after the first, or the primary gave up before the failure: a guest
+# that never took a suspend request) runs again, 3 times at most, and says
+# so; one that failed a check after that is never retried.
 #
 # Environment: O (build directory, default build), REMUS_KO (default
 # ./remus.ko), XT_CASE_LIMIT (seconds a case may take, default 900),
@@ -102,20 +103,21 @@ for c in $cases; do
 	echo "xen: $c ($args${envs:+, $envs})" >&2
 	echo "# selftests: xen: $c"
 	tap=$XT_OUT/logs/$c/tap.txt
-	for attempt in 1 2; do
+	for attempt in 1 2 3; do
 		# shellcheck disable=SC2086
 		env $envs XT_LOGNAME="$c" selftests/xen/run.sh -n -t "$limit" $scen $args >/dev/null 2>&1
 		rc=$?
-		# One more try only when the test bed never got a protected
+		# Up to 3 tries only when the test bed never got a protected
 		# guest to fail over (no first checkpoint, none after it, or
 		# the primary gave up before the failure was injected: seen
-		# when a nested guest hangs in its own suspend). A case that
-		# got that far and then failed a check is never retried.
-		[ $rc -ne 0 ] && [ $attempt -eq 1 ] &&
+		# when a nested guest never takes a suspend request). A case
+		# that got that far and then failed a check is never retried.
+		[ $rc -ne 0 ] && [ $attempt -lt 3 ] &&
 			grep -qE '^not ok [3-6] - (g[12]: )?(first checkpoint acked|checkpoints flow)|the primary failed before the injection' "$tap" 2>/dev/null || break
-		grep -E '^not ok' "$tap" | head -n 2 | sed 's/^/# attempt 1 failed before any failure was injected: /'
-		cp "$tap" "$XT_OUT/logs/$c/tap-attempt1.txt"
-		echo "xen: $c: attempt 1 never reached a protected guest; once more" >&2
+		grep -E '^not ok' "$tap" | head -n 2 | sed "s/^/# attempt $attempt failed before any failure was injected: /"
+		grep -E '^# RESULT early_failover' "$tap" | sed "s/^/# attempt $attempt: /"
+		cp "$tap" "$XT_OUT/logs/$c/tap-attempt$attempt.txt"
+		echo "xen: $c: attempt $attempt never reached a protected guest; once more" >&2
 	done
 	if ! grep -q '^# dom0 ready' "$tap" 2>/dev/null; then
 		# Xen or dom0 never came up: not something this project broke.
