@@ -93,14 +93,6 @@ static double now_ms(void)
 	return (double)remus_now_ns() / 1e6;
 }
 
-/*
- * The guest suspends itself when asked through control/shutdown (Linux
- * offers no suspend event channel): its kernel freezes tasks and devices,
- * then makes the suspend hypercall. Wait for SHUTDOWN_suspend, woken by
- * @releaseDomain, which also fires when the domain dies: a domain being
- * destroyed (`xl destroy` pauses it, then tears its devices down) never
- * suspends, and the wait ends when it is gone instead of at the deadline.
- */
 /* Said at the 1st, 10th, 100th... time: a guest that loses them often
  * does not fill the log. */
 static void reask_log(struct xen_backend *x)
@@ -111,10 +103,18 @@ static void reask_log(struct xen_backend *x)
 		p *= 10;
 	if (n == p)
 		remus_log(remus_engine_ctx(x->e), REMUS_LOG_WARN,
-			  "domain %u had not taken a suspend request in %d ms: asked again (%" PRIu64 " time%s so far)",
-			  x->domid, REASK_MS, n, n == 1 ? "" : "s");
+			  "domain %u had not taken a suspend request: asked again (%" PRIu64 " time%s so far)",
+			  x->domid, n, n == 1 ? "" : "s");
 }
 
+/*
+ * The guest suspends itself when asked through control/shutdown (Linux
+ * offers no suspend event channel): its kernel freezes tasks and devices,
+ * then makes the suspend hypercall. Wait for SHUTDOWN_suspend, woken by
+ * @releaseDomain, which also fires when the domain dies: a domain being
+ * destroyed (`xl destroy` pauses it, then tears its devices down) never
+ * suspends, and the wait ends when it is gone instead of at the deadline.
+ */
 static int xb_suspend(struct remus_backend *b)
 {
 	struct xen_backend *x = b->priv;
