@@ -55,6 +55,9 @@ static void primary_status(struct remusd *d, FILE *f, bool json,
 		remus_json_double(&j, "pause_last_ms", MS(st.pause_last_ns));
 		remus_json_double(&j, "pause_p50_ms", MS(st.pause_p50_ns));
 		remus_json_double(&j, "pause_p99_ms", MS(st.pause_p99_ns));
+		remus_json_double(&j, "suspend_p50_ms", MS(st.suspend_p50_ns));
+		remus_json_double(&j, "copy_p50_ms", MS(st.copy_p50_ns));
+		remus_json_double(&j, "resume_p50_ms", MS(st.resume_p50_ns));
 		remus_json_double(&j, "ack_last_ms", MS(st.ack_last_ns));
 		remus_json_double(&j, "commit_last_ms", MS(st.commit_last_ns));
 		remus_json_u64(&j, "pages_last", st.pages_last);
@@ -81,6 +84,8 @@ static void primary_status(struct remusd *d, FILE *f, bool json,
 	fprintf(f, "pause last %.3f ms p50 %.3f ms p99 %.3f ms; ack %.3f ms; commit %.3f ms\n",
 		MS(st.pause_last_ns), MS(st.pause_p50_ns), MS(st.pause_p99_ns),
 		MS(st.ack_last_ns), MS(st.commit_last_ns));
+	fprintf(f, "pause parts p50: suspend %.3f ms copy %.3f ms resume %.3f ms\n",
+		MS(st.suspend_p50_ns), MS(st.copy_p50_ns), MS(st.resume_p50_ns));
 	fprintf(f, "last checkpoint %" PRIu64 " pages, %" PRIu64 " bytes raw, %"
 		PRIu64 " on the wire (ratio %.2f); late checkpoints %" PRIu64 "\n",
 		st.pages_last, st.raw_last, st.wire_last, st.ratio_last,

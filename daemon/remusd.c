@@ -746,6 +746,9 @@ static int run_engine(struct remus_backend *b, const char *peer)
 	case REMUS_END_GUEST_GONE:
 		LOGF(ERR, "the guest is gone");
 		break;
+	case REMUS_END_GUEST_SHUTDOWN:
+		LOGF(ERR, "the guest shut itself down: protection ended, the backup stood down");
+		break;
 	default:
 		LOGF(ERR, "checkpointing failed");
 		break;

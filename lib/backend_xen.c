@@ -47,6 +47,7 @@ struct xen_backend {
 	uint32_t domid;
 	char shutdown_path[64];
 	bool suspended;
+	bool shutdown_said;	/* its own shutdown was logged */
 	double resumed_ms;	/* when the last fast resume returned */
 	uint64_t reasks;	/* suspend requests written again */
 	struct remus_engine *e;
@@ -74,18 +75,57 @@ struct xen_backend {
 
 /* ---- primary ---- */
 
-static int domain_state(struct xen_backend *x)
+/*
+ * 1 suspended, 0 running; -ESRCH gone or dying; -ESHUTDOWN shut down for
+ * another reason, which goes to *reason (SHUTDOWN_*): the guest powered
+ * off, rebooted or crashed on its own (a triple fault is a reboot).
+ */
+static int domain_state_why(struct xen_backend *x, unsigned int *reason)
 {
 	xc_domaininfo_t info;
+	unsigned int why;
 
 	if (xc_domain_getinfolist(x->xch, x->domid, 1, &info) != 1 ||
 	    info.domain != x->domid)
 		return -ESRCH;
 	if (info.flags & XEN_DOMINF_dying)
 		return -ESRCH;
-	return (info.flags & XEN_DOMINF_shutdown) &&
-	       ((info.flags >> XEN_DOMINF_shutdownshift) &
-		XEN_DOMINF_shutdownmask) == SHUTDOWN_suspend;
+	if (!(info.flags & XEN_DOMINF_shutdown))
+		return 0;
+	why = (info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+	if (why == SHUTDOWN_suspend)
+		return 1;
+	if (reason)
+		*reason = why;
+	return -ESHUTDOWN;
+}
+
+static int domain_state(struct xen_backend *x)
+{
+	return domain_state_why(x, NULL);
+}
+
+static const char *shutdown_name(unsigned int why)
+{
+	switch (why) {
+	case SHUTDOWN_poweroff:	return "poweroff";
+	case SHUTDOWN_reboot:	return "reboot (a triple fault is one too)";
+	case SHUTDOWN_crash:	return "crash";
+	case SHUTDOWN_watchdog:	return "watchdog";
+	case SHUTDOWN_soft_reset: return "soft reset";
+	default:		return "unknown reason";
+	}
+}
+
+/* Once per domain: the guest's own shutdown ends its protection. */
+static void shutdown_log(struct xen_backend *x, unsigned int why)
+{
+	if (x->shutdown_said)
+		return;
+	x->shutdown_said = true;
+	remus_log(remus_engine_ctx(x->e), REMUS_LOG_ERR,
+		  "domain %u shut itself down (%s) instead of suspending: its protection ends here (xl dmesg says more)",
+		  x->domid, shutdown_name(why));
 }
 
 static double now_ms(void)
@@ -120,9 +160,10 @@ static int xb_suspend(struct remus_backend *b)
 	struct xen_backend *x = b->priv;
 	double deadline = now_ms() + x->cfg->suspend_timeout_ms;
 	double asked = now_ms(), reask = REASK_MS;
+	unsigned int why = 0;
 	int st;
 
-	st = domain_state(x);
+	st = domain_state_why(x, &why);
 	if (st == 0 &&
 	    !xs_write(x->xsh, XBT_NULL, x->shutdown_path, "suspend", 7))
 		return 0;
@@ -140,7 +181,7 @@ static int xb_suspend(struct remus_backend *b)
 			ev = xs_read_watch(x->xsh, &n);
 			free(ev);
 		}
-		st = domain_state(x);
+		st = domain_state_why(x, &why);
 		/*
 		 * A guest takes the request by clearing it. One still there
 		 * after a while was not seen (a request written while the
@@ -168,6 +209,8 @@ static int xb_suspend(struct remus_backend *b)
 		 * suspends later with nobody to resume it. */
 		if (st == 0)
 			xs_write(x->xsh, XBT_NULL, x->shutdown_path, "", 0);
+		if (st == -ESHUTDOWN && x->e)
+			shutdown_log(x, why);
 		return 0;
 	}
 	x->suspended = true;
@@ -205,8 +248,9 @@ static int xb_geometry(struct remus_backend *b, struct remus_hello *h)
 static int xb_check(struct remus_backend *b)
 {
 	struct xen_backend *x = b->priv;
+	int st = domain_state(x);
 
-	return domain_state(x) < 0 ? -ESRCH : 0;
+	return st < 0 ? st : 0;
 }
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -489,7 +533,7 @@ static int xb_run(struct remus_backend *b, struct remus_engine *e)
 		.switch_qemu_logdirty = cb_logdirty,
 		.data = x,
 	};
-	int p[2], rc, err;
+	int p[2], rc, err, st;
 
 	x->e = e;
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -526,9 +570,8 @@ static int xb_run(struct remus_backend *b, struct remus_engine *e)
 	pthread_join(x->pump, NULL);
 	if (x->rfd >= 0)
 		close(x->rfd);
-	if (domain_state(x) < 0)
-		return -ESRCH;
-	return err;
+	st = domain_state(x);
+	return st < 0 ? st : err;
 }
 
 static const struct remus_backend_ops xen_ops = {

@@ -637,8 +637,15 @@ static enum session_end session_run(struct remus_backup *b, int fd)
 		case REMUS_REC_BYE:
 			remus_bye_parse(&f, &reason);
 			discard_open(&s);
-			LOG(b, NOTICE, "the primary stopped in order at epoch %" PRIu64 ": failover disarmed",
-			    f.epoch);
+			if (reason == ESHUTDOWN)
+				LOG(b, NOTICE, "the primary's guest shut itself down at epoch %" PRIu64 ": failover disarmed",
+				    f.epoch);
+			else if (reason)
+				LOG(b, NOTICE, "the primary stopped at epoch %" PRIu64 " (%s): failover disarmed",
+				    f.epoch, strerror((int)reason));
+			else
+				LOG(b, NOTICE, "the primary stopped in order at epoch %" PRIu64 ": failover disarmed",
+				    f.epoch);
 			pthread_mutex_lock(&b->lock);
 			b->armed = false;
 			pthread_mutex_unlock(&b->lock);

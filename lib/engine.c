@@ -109,7 +109,9 @@ struct remus_engine {
 
 	/* statistics */
 	uint64_t checkpoints, lag_total;
-	uint64_t pause_hist[PAUSE_HIST];
+	/* The last PAUSE_HIST pauses, and their parts. */
+	uint64_t pause_hist[PAUSE_HIST], suspend_hist[PAUSE_HIST];
+	uint64_t copy_hist[PAUSE_HIST], resume_hist[PAUSE_HIST];
 	unsigned int pause_n;
 	struct remus_epoch_stats last;
 	uint64_t rate_t0, rate_n0;
@@ -531,7 +533,10 @@ static void account(struct remus_engine *e, struct slot *s, uint64_t now)
 	st->ack_ns = now - s->t_sent;
 	st->commit_ns = now - s->c.t_barrier;
 	e->last = *st;
-	e->pause_hist[e->pause_n++ % PAUSE_HIST] = st->pause_ns;
+	e->pause_hist[e->pause_n % PAUSE_HIST] = st->pause_ns;
+	e->suspend_hist[e->pause_n % PAUSE_HIST] = st->suspend_ns;
+	e->copy_hist[e->pause_n % PAUSE_HIST] = st->copy_ns;
+	e->resume_hist[e->pause_n++ % PAUSE_HIST] = st->resume_ns;
 	e->checkpoints++;
 	if (now - e->rate_t0 >= 1000000000ull) {
 		e->rate = (double)(e->checkpoints - e->rate_n0) * 1e9 /
@@ -543,9 +548,18 @@ static void account(struct remus_engine *e, struct slot *s, uint64_t now)
 		e->info.on_epoch(e->info.on_epoch_data, st);
 }
 
+/* Sorts h (n > 0) in place; its value at per-mille q. */
+static uint64_t quantile(uint64_t *h, unsigned int n, unsigned int q)
+{
+	unsigned int i = (unsigned int)(((uint64_t)n * q) / 1000);
+
+	qsort(h, n, sizeof(h[0]), cmp_u64);
+	return h[i < n ? i : n - 1];
+}
+
 void remus_engine_status(struct remus_engine *e, struct remus_status *st)
 {
-	uint64_t h[PAUSE_HIST];
+	uint64_t *h = malloc(4 * PAUSE_HIST * sizeof(*h));
 	unsigned int n;
 
 	memset(st, 0, sizeof(*st));
@@ -575,14 +589,22 @@ void remus_engine_status(struct remus_engine *e, struct remus_status *st)
 	st->in_flight = in_flight(e);
 	st->sessions = e->sessions;
 	n = e->pause_n < PAUSE_HIST ? e->pause_n : PAUSE_HIST;
-	memcpy(h, e->pause_hist, n * sizeof(h[0]));
+	if (h) {
+		memcpy(h, e->pause_hist, n * sizeof(h[0]));
+		memcpy(h + PAUSE_HIST, e->suspend_hist, n * sizeof(h[0]));
+		memcpy(h + 2 * PAUSE_HIST, e->copy_hist, n * sizeof(h[0]));
+		memcpy(h + 3 * PAUSE_HIST, e->resume_hist, n * sizeof(h[0]));
+	}
 	pthread_mutex_unlock(&e->lock);
 
-	if (n) {
-		qsort(h, n, sizeof(h[0]), cmp_u64);
-		st->pause_p50_ns = h[n / 2];
-		st->pause_p99_ns = h[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+	if (h && n) {
+		st->pause_p50_ns = quantile(h, n, 500);
+		st->pause_p99_ns = quantile(h, n, 990);
+		st->suspend_p50_ns = quantile(h + PAUSE_HIST, n, 500);
+		st->copy_p50_ns = quantile(h + 2 * PAUSE_HIST, n, 500);
+		st->resume_p50_ns = quantile(h + 3 * PAUSE_HIST, n, 500);
 	}
+	free(h);
 	if (e->nr_nb && e->have_nl) {
 		struct remus_nl nl;
 		struct remus_buf_info *bi = malloc(sizeof(*bi));
@@ -1474,6 +1496,19 @@ static int connect_backup(struct remus_engine *e)
 	return session_start(e, fd, fd);
 }
 
+/* The guest's end, from err or else from the backend's check(): an end
+ * code, or -1 while it lives. */
+static int guest_end(struct remus_engine *e, int err)
+{
+	if (!err && e->be->ops->check)
+		err = e->be->ops->check(e->be);
+	if (err == -ESRCH)
+		return REMUS_END_GUEST_GONE;
+	if (err == -ESHUTDOWN)
+		return REMUS_END_GUEST_SHUTDOWN;
+	return -1;
+}
+
 /* The backup is gone: apply the policy until one is back (or give up). */
 static int backup_lost(struct remus_engine *e)
 {
@@ -1499,9 +1534,10 @@ static int backup_lost(struct remus_engine *e)
 
 	while (!atomic_load(&e->stop)) {
 		struct pollfd p = { .fd = e->stop_efd, .events = POLLIN };
+		int end = guest_end(e, 0);
 
-		if (e->be->ops->check && e->be->ops->check(e->be) == -ESRCH)
-			return REMUS_END_GUEST_GONE;
+		if (end >= 0)
+			return end;
 		err = connect_backup(e);
 		if (!err)
 			break;
@@ -1525,10 +1561,9 @@ static int run_loop(struct remus_engine *e)
 
 	e->next_ns = remus_now_ns();
 	for (;;) {
-		if (e->be->ops->check && e->be->ops->check(e->be) == -ESRCH) {
-			LOG(e, ERR, "the guest is gone");
-			return REMUS_END_GUEST_GONE;
-		}
+		end = guest_end(e, 0);
+		if (end >= 0)
+			return end;
 		if (e->lost) {
 			end = backup_lost(e);
 			if (end >= 0)
@@ -1541,10 +1576,9 @@ static int run_loop(struct remus_engine *e)
 			e->suspended = false;
 		err = take_checkpoint(e, full);
 		if (err) {
-			if (e->be->ops->check && e->be->ops->check(e->be) == -ESRCH) {
-				LOG(e, ERR, "the guest is gone");
-				return REMUS_END_GUEST_GONE;
-			}
+			end = guest_end(e, 0);
+			if (end >= 0)
+				return end;
 			LOG(e, ERR, "checkpoint %" PRIu64 ": %s", e->barrier,
 			    strerror(-err));
 			return REMUS_END_ERROR;
@@ -1572,8 +1606,8 @@ static int run_backend(struct remus_engine *e)
 				return end;
 		}
 		err = e->be->ops->run(e->be, e);
-		if (err == -ESRCH)
-			return REMUS_END_GUEST_GONE;
+		if (err == -ESRCH || err == -ESHUTDOWN)
+			return guest_end(e, err);
 		if (atomic_load(&e->stop))
 			return REMUS_END_STOPPED;
 		if (!e->lost)
@@ -1694,7 +1728,12 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 	 * acked, output released through it, the backup told goodbye so
 	 * that it does not take over; then the policy for what is left.
 	 */
-	if (end == REMUS_END_STOPPED && e->protected && !e->lost) {
+	if ((end == REMUS_END_STOPPED || end == REMUS_END_GUEST_SHUTDOWN) &&
+	    e->protected && !e->lost) {
+		/* A guest that shut itself down is no loss of the primary:
+		 * the backup stands down too (the reason says why). */
+		uint32_t why = end == REMUS_END_GUEST_SHUTDOWN ? ESHUTDOWN : 0;
+
 		drain(e);
 		pthread_mutex_lock(&e->lock);
 		e->lost = true;
@@ -1705,8 +1744,9 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 			if (!info->blackhole)
 				pthread_join(e->beater, NULL);
 			e->threads = false;
-			if (send_bye(e, 0) == 0)
-				LOG(e, NOTICE, "backup told: orderly stop at epoch %" PRIu64,
+			if (send_bye(e, why) == 0)
+				LOG(e, NOTICE, "backup told: %s at epoch %" PRIu64,
+				    why ? "the guest shut itself down" : "orderly stop",
 				    e->acked);
 			if (e->send_fd >= 0)
 				shutdown(e->send_fd, SHUT_RDWR);
@@ -1715,7 +1755,7 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 		}
 	}
 	session_end(e);
-	if (end == REMUS_END_GUEST_GONE) {
+	if (end == REMUS_END_GUEST_GONE || end == REMUS_END_GUEST_SHUTDOWN) {
 		buffers_mode(e, false);	/* nothing left to protect */
 	} else if (e->info.policy == REMUS_POLICY_CONTINUE) {
 		buffers_mode(e, false);

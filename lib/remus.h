@@ -96,6 +96,9 @@ enum remus_result {
 				 * released or held per policy */
 	REMUS_END_BACKUP_LOST,	/* and no re-pairing was asked for */
 	REMUS_END_GUEST_GONE,	/* the guest died or was destroyed */
+	REMUS_END_GUEST_SHUTDOWN, /* the guest shut itself down (poweroff,
+				 * reboot, crash): the backup told to stand
+				 * down, its last output released */
 	REMUS_END_ERROR,	/* see the log */
 };
 
@@ -183,7 +186,10 @@ struct remus_backend_ops {
 	 * tracking cannot (soft-dirty): the engine stops asking.
 	 */
 	int (*precopy)(struct remus_backend *b, struct remus_ckpt *c);
-	/* 0 while the guest lives, -ESRCH once it is gone. */
+	/* 0 while the guest lives, -ESRCH once it is gone, -ESHUTDOWN
+	 * once it shut itself down (a Xen domain's poweroff, reboot or
+	 * crash: not a loss of the primary, so no failover). run() returns
+	 * the same two. */
 	int (*check)(struct remus_backend *b);
 	/* Backends that drive the loop themselves: run it. */
 	int (*run)(struct remus_backend *b, struct remus_engine *e);
@@ -253,6 +259,8 @@ struct remus_status {
 	uint64_t checkpoints;
 	double rate;			/* checkpoints/s, recent */
 	uint64_t pause_last_ns, pause_p50_ns, pause_p99_ns;
+	/* The pause's parts (remus_epoch_stats), each its own median. */
+	uint64_t suspend_p50_ns, copy_p50_ns, resume_p50_ns;
 	uint64_t ack_last_ns;
 	uint64_t commit_last_ns;
 	uint64_t pages_last, raw_last, wire_last;

@@ -57,6 +57,8 @@ struct guest {
 	int stop_after;		/* remus_engine_stop() after this many */
 	struct remus_engine *e;
 	bool fail_suspend;
+	int shut_after;		/* shuts itself down at this checkpoint */
+	bool shut;
 	bool precopied;		/* this epoch's first part was pre-copied */
 	int precopies;
 };
@@ -110,8 +112,12 @@ static int g_suspend(struct remus_backend *b)
 {
 	struct guest *g = b->priv;
 
-	if (g->fail_suspend)
+	if (g->fail_suspend || g->shut)
 		return 0;
+	if (g->shut_after && (int)g->step >= g->shut_after) {
+		g->shut = true;		/* as a Xen guest that powered off */
+		return 0;
+	}
 	g->suspended = true;
 	atomic_fetch_add(&g->suspends, 1);
 	return 1;
@@ -180,12 +186,20 @@ static int g_postcopy(struct remus_backend *b)
 	return 1;
 }
 
+static int g_check(struct remus_backend *b)
+{
+	struct guest *g = b->priv;
+
+	return g->shut ? -ESHUTDOWN : 0;
+}
+
 static const struct remus_backend_ops guest_ops = {
 	.kind = "synthetic",
 	.geometry = g_geometry,
 	.suspend = g_suspend,
 	.copy = g_copy,
 	.postcopy = g_postcopy,
+	.check = g_check,
 };
 
 static const struct remus_backend_ops guest_precopy_ops = {
@@ -698,12 +712,40 @@ static void test_suspend_fails(void)
 	      g.suspended);
 }
 
+/*
+ * A guest that shuts itself down is no loss of the primary: the engine
+ * ends with that reason and tells the backup, which does not take over.
+ */
+static void test_guest_shuts_down(void)
+{
+	struct guest g = { .shut_after = 15 };
+	struct remus_backend b = { .ops = &guest_ops, .priv = &g };
+	struct remus_info info;
+	struct peer p;
+	struct bk *x = bk_start(NULL, 20, 300, true);
+	int end;
+
+	info_for(&info, &p, x, NULL);
+	end = remus_start(&ctx, &info, &b, -1, -1);
+	pthread_join(x->t, NULL);
+	CHECK(end == REMUS_END_GUEST_SHUTDOWN && x->k.commits >= 15,
+	      "guest shuts itself down: the engine ends with that reason",
+	      "expected REMUS_END_GUEST_SHUTDOWN after >= 15 commits, saw %d after %" PRIu64,
+	      end, x->k.commits);
+	CHECK(atomic_load(&x->k.failovers) == 0 &&
+	      x->result == REMUS_BACKUP_STOPPED,
+	      "guest shuts itself down: the backup stands down, no failover",
+	      "expected no failover and STOPPED, saw %d failovers, result %d",
+	      atomic_load(&x->k.failovers), x->result);
+	free(x);
+}
+
 int main(void)
 {
 	uint8_t key[REMUS_WIRE_KEY_LEN];
 
 	memset(key, 0x5a, sizeof(key));
-	printf("TAP version 13\n1..27\n");
+	printf("TAP version 13\n1..29\n");
 	test_orderly(key, true, 1);
 	test_orderly(NULL, false, 1);
 	test_orderly(key, true, 3);
@@ -718,5 +760,6 @@ int main(void)
 	test_refused(EPERM, "the backup's sink refused the session");
 	test_blackhole();
 	test_suspend_fails();
+	test_guest_shuts_down();
 	return failed ? 1 : 0;
 }

@@ -47,7 +47,8 @@ DOM0_TOOLS="xl xenstored xenconsoled xenconsole libxl-save-helper xen-init-dom0
 	xenstore-control lsevtchn verify-stream-v2 convert-legacy-stream"
 DOM0_MODULES="xenfs xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xen-netback
 	xen-blkback loop dm-mod ifb sch_ingress act_mirred cls_matchall cls_u32
-	sch_plug sch_netem veth bridge tun"
+	sch_plug sch_netem veth bridge tun dm-delay"
+# (dm-delay: XT_NODM=delay in scenarios/remusd.sh.)
 # Real tools that must win over busybox applets of the same name (the
 # hotplug scripts and tests rely on their full behaviour).
 REAL_TOOLS="/sbin/ip /sbin/tc /sbin/bridge /usr/bin/flock /usr/bin/stat

@@ -143,6 +143,13 @@ xt_sink_summary()
 	grep '^summary' "$log" | tail -n 1
 }
 
+# xt_xen_faults: what Xen said of guests that died on their own (a triple
+# fault, a crash), one line.
+xt_xen_faults()
+{
+	xl dmesg 2>/dev/null | grep -E 'Triple fault|crashed|domain_crash' | tr '\n' '|'
+}
+
 # xt_dump FILE...: copy files to the TAP port as comments (for the host
 # log), without the lines that repeat per checkpoint (the serial port is
 # slow under nested TCG): the first and last 5 of those are kept.
@@ -243,6 +250,26 @@ xt_remus_disks()
 	sz=$(blockdev --getsz "$lp")
 	echo "0 $sz remus $lp replicate" | DM_DISABLE_UDEV=1 dmsetup --noudevsync create "$dm" &&
 		echo "0 $sz remus $lb stage" | DM_DISABLE_UDEV=1 dmsetup --noudevsync create "$dm-b"
+}
+
+# xt_guest_disk DM [KIND]: the guest's disk for xt_guest_cfg: /dev/mapper/DM,
+# the remus target. KIND, for experiments on what the target changes for
+# the guest, sends its writes elsewhere and leaves the target unused: file
+# (a file, printed as nothing: xt_guest_cfg's default), linear (dm-linear
+# over a loop file) or delay (dm-delay, 2 ms, over one).
+xt_guest_disk()
+{
+	local l t
+	case ${2:-} in
+	'') echo "/dev/mapper/$1" ;;
+	file) echo ;;
+	linear|delay)
+		truncate -s 8M /run/plain.img && l=$(losetup -f --show /run/plain.img) || return 1
+		if [ "$2" = linear ]; then t="linear $l 0"; else t="delay $l 0 2"; fi
+		echo "0 $(blockdev --getsz "$l") $t" |
+			DM_DISABLE_UDEV=1 dmsetup --noudevsync create plain && echo /dev/mapper/plain ;;
+	*) xt_log "xt_guest_disk: no kind $2"; return 1 ;;
+	esac
 }
 
 # xt_remus_backup NAME DM PORT IP [ARG...]: a backup remusd (control name

@@ -34,6 +34,7 @@ finish()
 	# shellcheck disable=SC2086
 	kill $pids 2>/dev/null
 	xt_sink_stop
+	xt_result xen_faults "$(xt_xen_faults)"
 	xl list >/run/xl-list 2>&1
 	dmsetup status >/run/dm-status 2>&1
 	xt_snapshot end
@@ -109,6 +110,17 @@ xt_result dom0_memory_mb "$(free -m | awk '/^Mem:/ { print "used " $3 " availabl
 for g in $G; do
 	s=$(xt_status p$g)
 	xt_result "${g}_at_failure" "epoch $(xt_field "$s" epoch) acked $(xt_field "$s" acked) buffered_pkts $(xt_field "$s" buffered_pkts)"
+done
+
+# A primary that ended on its own (its guest shut itself down, or the
+# backup took over) leaves nothing to test: say so, and check-stage runs
+# the case again.
+for g in $G; do
+	early=$(grep -hE 'shut itself down|failing over' /run/p$g.log /run/b$g.log | head -n 1)
+	if [ -n "$early" ]; then
+		xt_result early_failover "$g: $early | xen: $(xt_xen_faults)"
+		bail "the primary failed before the injection: $g: $early"
+	fi
 done
 
 # Both primaries' domains die at once.
