@@ -272,6 +272,16 @@ xt_guest_disk()
 	esac
 }
 
+# xt_hog N: N busy loops in dom0 until the scenario ends (a dom0 as busy
+# as remusd's right after a resume, for the triple-fault experiments).
+xt_hog()
+{
+	local i
+	for ((i = 0; i < $1; i++)); do
+		(while :; do :; done) &
+	done
+}
+
 # xt_remus_backup NAME DM PORT IP [ARG...]: a backup remusd (control name
 # NAME, log /run/NAME.log) listening on PORT for a guest whose disk is
 # /dev/mapper/DM and whose address is IP; in $! when it returns. It runs in

@@ -27,7 +27,8 @@
 # rollback, which proves it can fail.
 # XT_HEARTBEAT, XT_TIMEOUT (ms, default 500 and 5000), XT_INTERVAL (ms,
 # 200), XT_COMPRESS (lz4, zlib, zstd, none) go to both daemons;
-# XT_PIPELINE (checkpoints in flight, default 1) to the primary.
+# XT_PIPELINE (checkpoints in flight, default 1) and XT_XEN_DELTA (MiB of
+# page-delta cache, 0: none) to the primary.
 # XT_NODM=file|linear|delay: the guest's writes bypass the remus target
 # (xt_guest_disk), which stays unused: an experiment on what the target
 # changes for the guest; the disk check then fails, as it must.
@@ -72,12 +73,16 @@ if [ "$kind" = linkcut ]; then
 	peer=10.9.0.2:7000
 fi
 
+# XT_MALLOC=1: glibc keeps what it frees (no munmap, no heap trim) in
+# both daemons: a triple-fault experiment (docs/xen.md).
+[ -n "${XT_MALLOC:-}" ] && export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
 common="--key /run/remus.key --heartbeat $hb --timeout $to --no-progress --log-level info${XT_COMPRESS:+ --compress $XT_COMPRESS}"
 xt_remus_backup backup gdisk 7100 $XT_GUEST_IP "$common"
 bpid=$!
 xt_wait 30 test -S /run/remus/backup.sock
 pargs="--guest xen:guest --peer $peer --interval ${interval}ms --disk gdisk --policy pause --name primary${XT_PIPELINE:+ --pipeline $XT_PIPELINE}"
 [ -n "${XT_NOBUF:-}" ] && pargs="$pargs --no-attach"
+[ -n "${XT_XEN_DELTA:-}" ] && pargs="$pargs --xen-delta-cache $XT_XEN_DELTA"
 penv=
 [ "$kind" = kill ] && penv="REMUS_FAULT=sent:/run/remus-fault${XT_NOBUF:+ REMUS_FAULT_STOP=1}"
 t_start=$(xt_now)

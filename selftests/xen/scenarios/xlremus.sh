@@ -13,14 +13,18 @@
 #         none     rate only
 # The stream goes through streamwalk (pass-through) which times each
 # checkpoint boundary.
+# XT_NODM=linear|delay: the guest's disk through dm-linear or dm-delay
+# (xt_guest_disk) instead of a file; XT_DOM0_HOG=N: N busy loops in dom0
+# while it runs (both: remusd's triple-fault experiments, docs/xen.md).
 . /xt/lib.sh
 kind=${1:-destroy} window=${2:-30} fwait=${3:-300} interval=${XT_INTERVAL:-200}
 echo "1..6" >&3
 xt_result kind "$kind"
 
 xt_sink_start
-xt_guest_cfg guest
+XT_GUEST_DISK=$(xt_guest_disk none "${XT_NODM:-file}") xt_guest_cfg guest
 xl create -q /run/guest.cfg
+xt_hog "${XT_DOM0_HOG:-0}"
 xt_check "primary guest ticks" xt_wait 400 xt_ticking guest 2 || true
 
 recv="/xt/bin/streamwalk -x -l /run/walk.log | exec xl migrate-receive -r -e 2>>/run/recv.log"
