@@ -109,7 +109,7 @@ static const char *shutdown_name(unsigned int why)
 {
 	switch (why) {
 	case SHUTDOWN_poweroff:	return "poweroff";
-	case SHUTDOWN_reboot:	return "reboot (a triple fault is one too)";
+	case SHUTDOWN_reboot:	return "reboot, or a triple fault";
 	case SHUTDOWN_crash:	return "crash";
 	case SHUTDOWN_watchdog:	return "watchdog";
 	case SHUTDOWN_soft_reset: return "soft reset";
