@@ -75,7 +75,10 @@ for g in $G; do
 	$P/remusd primary --guest xen:$g --peer 127.0.0.1:710$i --interval ${interval}ms \
 		--disk ${g}disk --policy pause --name p$g $common 2>/run/p$g.log &
 	pids="$pids $!" pid[p$g]=$!
-	if ! xt_wait 400 xt_acked p$g 1; then
+	# Acked, or its primary is gone (its guest died: no use waiting on).
+	acked_or_gone() { xt_acked "p$g" 1 || ! kill -0 "${pid[p$g]}" 2>/dev/null; }
+	if ! { xt_wait 400 acked_or_gone && xt_acked "p$g" 1; }; then
+		xt_result xen_faults "$(xt_xen_faults)"
 		# Nothing to fail over to: say so at once, keep the logs.
 		xt_nok "$g: first checkpoint acked"
 		bail "a first checkpoint was never acked"

@@ -97,12 +97,16 @@ ticks_past() { local t; t=$(xt_last_tick guest); [ "${t:-0}" -ge "$1" ]; }
 (while sleep 20; do { echo "== $(xt_now)"; $P/remusctl status primary; $P/remusctl status backup;
 	ps -o pid,stat,time,args | grep -E 'remusd|xl ' | grep -v grep; free -m | head -2; } >>/run/progress.txt 2>&1; done) &
 prog=$!
-if xt_wait 400 xt_acked primary 1; then
+# Acked, or the primary is gone (its guest died: no use waiting on).
+acked_or_gone() { xt_acked primary 1 || ! kill -0 "$ppid" 2>/dev/null; }
+if xt_wait 400 acked_or_gone && xt_acked primary 1; then
 	kill $prog
 	xt_ok "first checkpoint acked"
 else
 	kill $prog
-	xt_nok "first checkpoint acked"
+	why=$(grep -E 'remusd primary: error' /run/primary.log | head -n 1)
+	xt_nok "first checkpoint acked${why:+ (the primary ended: $why)}"
+	xt_result xen_faults "$(xt_xen_faults)"
 	# Nothing to fail over to: say so at once, keep the logs.
 	for c in "checkpoints flow" "backup fails over" "backup domain runs" \
 		"client hears the guest again" "output commit" "the guest's disk"; do
