@@ -40,6 +40,7 @@
 #include "remus.h"
 
 #define PAUSE_HIST	1024
+enum { HIST_PAUSE, HIST_SUSPEND, HIST_COPY, HIST_RESUME, HIST_NR };
 #define STATE_KIND	1	/* STATE record: the backend's blob */
 
 enum slot_state {
@@ -109,9 +110,8 @@ struct remus_engine {
 
 	/* statistics */
 	uint64_t checkpoints, lag_total;
-	/* The last PAUSE_HIST pauses, and their parts. */
-	uint64_t pause_hist[PAUSE_HIST], suspend_hist[PAUSE_HIST];
-	uint64_t copy_hist[PAUSE_HIST], resume_hist[PAUSE_HIST];
+	/* The last PAUSE_HIST pauses (HIST_PAUSE), and their parts. */
+	uint64_t hist[HIST_NR][PAUSE_HIST];
 	unsigned int pause_n;
 	struct remus_epoch_stats last;
 	uint64_t rate_t0, rate_n0;
@@ -529,14 +529,16 @@ static int cmp_u64(const void *a, const void *b)
 static void account(struct remus_engine *e, struct slot *s, uint64_t now)
 {
 	struct remus_epoch_stats *st = &s->c.st;
+	unsigned int i;
 
 	st->ack_ns = now - s->t_sent;
 	st->commit_ns = now - s->c.t_barrier;
 	e->last = *st;
-	e->pause_hist[e->pause_n % PAUSE_HIST] = st->pause_ns;
-	e->suspend_hist[e->pause_n % PAUSE_HIST] = st->suspend_ns;
-	e->copy_hist[e->pause_n % PAUSE_HIST] = st->copy_ns;
-	e->resume_hist[e->pause_n++ % PAUSE_HIST] = st->resume_ns;
+	i = e->pause_n++ % PAUSE_HIST;
+	e->hist[HIST_PAUSE][i] = st->pause_ns;
+	e->hist[HIST_SUSPEND][i] = st->suspend_ns;
+	e->hist[HIST_COPY][i] = st->copy_ns;
+	e->hist[HIST_RESUME][i] = st->resume_ns;
 	e->checkpoints++;
 	if (now - e->rate_t0 >= 1000000000ull) {
 		e->rate = (double)(e->checkpoints - e->rate_n0) * 1e9 /
@@ -559,7 +561,7 @@ static uint64_t quantile(uint64_t *h, unsigned int n, unsigned int q)
 
 void remus_engine_status(struct remus_engine *e, struct remus_status *st)
 {
-	uint64_t *h = malloc(4 * PAUSE_HIST * sizeof(*h));
+	uint64_t (*h)[PAUSE_HIST] = malloc(sizeof(e->hist));
 	unsigned int n;
 
 	memset(st, 0, sizeof(*st));
@@ -589,20 +591,16 @@ void remus_engine_status(struct remus_engine *e, struct remus_status *st)
 	st->in_flight = in_flight(e);
 	st->sessions = e->sessions;
 	n = e->pause_n < PAUSE_HIST ? e->pause_n : PAUSE_HIST;
-	if (h) {
-		memcpy(h, e->pause_hist, n * sizeof(h[0]));
-		memcpy(h + PAUSE_HIST, e->suspend_hist, n * sizeof(h[0]));
-		memcpy(h + 2 * PAUSE_HIST, e->copy_hist, n * sizeof(h[0]));
-		memcpy(h + 3 * PAUSE_HIST, e->resume_hist, n * sizeof(h[0]));
-	}
+	if (h)
+		memcpy(h, e->hist, sizeof(e->hist));
 	pthread_mutex_unlock(&e->lock);
 
 	if (h && n) {
-		st->pause_p50_ns = quantile(h, n, 500);
-		st->pause_p99_ns = quantile(h, n, 990);
-		st->suspend_p50_ns = quantile(h + PAUSE_HIST, n, 500);
-		st->copy_p50_ns = quantile(h + 2 * PAUSE_HIST, n, 500);
-		st->resume_p50_ns = quantile(h + 3 * PAUSE_HIST, n, 500);
+		st->pause_p50_ns = quantile(h[HIST_PAUSE], n, 500);
+		st->pause_p99_ns = quantile(h[HIST_PAUSE], n, 990);
+		st->suspend_p50_ns = quantile(h[HIST_SUSPEND], n, 500);
+		st->copy_p50_ns = quantile(h[HIST_COPY], n, 500);
+		st->resume_p50_ns = quantile(h[HIST_RESUME], n, 500);
 	}
 	free(h);
 	if (e->nr_nb && e->have_nl) {
