@@ -253,6 +253,28 @@ static int xb_check(struct remus_backend *b)
 	return st < 0 ? st : 0;
 }
 
+/*
+ * The pause policy's hold: Xen pauses the domain's vCPUs, with nothing
+ * asked of the guest (a suspend request can take up to the suspend
+ * timeout, or never be taken). `xl unpause` lets it go by hand.
+ */
+static int xb_hold(struct remus_backend *b, bool on)
+{
+	struct xen_backend *x = b->priv;
+	int st = domain_state(x);
+
+	if (st < 0)
+		return st;
+	if (on ? xc_domain_pause(x->xch, x->domid) :
+		 xc_domain_unpause(x->xch, x->domid))
+		return -errno;
+	if (on && x->e)
+		remus_log(remus_engine_ctx(x->e), REMUS_LOG_NOTICE,
+			  "domain %u paused (`xl unpause %u` lets it run unprotected)",
+			  x->domid, x->domid);
+	return 0;
+}
+
 static int write_all(int fd, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
@@ -581,6 +603,7 @@ static const struct remus_backend_ops xen_ops = {
 	.postcopy = xb_postcopy,
 	.check = xb_check,
 	.run = xb_run,
+	.hold = xb_hold,
 };
 
 /* The guest's vifs, from the backend directory of dom0's xenstore. */

@@ -103,6 +103,7 @@ struct remus_engine {
 	bool lost;		/* link lost, policy not applied yet */
 	bool protected;		/* output held and acked per epoch */
 	bool suspended;		/* guest stopped by us */
+	bool held;		/* guest held by us (the pause policy) */
 	int stop_efd;
 	atomic_bool stop;
 	uint64_t next_ns;	/* next checkpoint's start */
@@ -1507,6 +1508,47 @@ static int guest_end(struct remus_engine *e, int err)
 	return -1;
 }
 
+/*
+ * The pause policy: stop the guest, by the backend's hold when it has one
+ * (at once, and whether the guest would suspend or not), else by a
+ * suspend. False when it still runs.
+ */
+static bool guest_hold(struct remus_engine *e)
+{
+	int err;
+
+	if (e->suspended || e->held)
+		return true;
+	if (e->be->ops->hold) {
+		err = e->be->ops->hold(e->be, true);
+		if (!err) {
+			e->held = true;
+			return true;
+		}
+		LOG(e, ERR, "cannot hold the guest: %s", strerror(-err));
+		return false;
+	}
+	if (e->be->ops->suspend(e->be) == 1)
+		e->suspended = true;
+	return e->suspended;
+}
+
+/* Let a held or suspended guest run again. */
+static void guest_release(struct remus_engine *e)
+{
+	int err;
+
+	if (e->held) {
+		err = e->be->ops->hold(e->be, false);
+		if (err)
+			LOG(e, ERR, "cannot let the guest go: %s", strerror(-err));
+		else
+			e->held = false;
+	}
+	if (e->suspended && e->be->ops->postcopy(e->be) == 1)
+		e->suspended = false;
+}
+
 /* The backup is gone: apply the policy until one is back (or give up). */
 static int backup_lost(struct remus_engine *e)
 {
@@ -1515,9 +1557,10 @@ static int backup_lost(struct remus_engine *e)
 	session_end(e);
 	e->protected = false;
 	if (e->info.policy == REMUS_POLICY_PAUSE) {
-		if (!e->suspended && e->be->ops->suspend(e->be) == 1)
-			e->suspended = true;
-		LOG(e, WARN, "policy pause: guest held, output held, until a backup returns");
+		if (guest_hold(e))
+			LOG(e, WARN, "policy pause: guest held, output held, until a backup returns");
+		else
+			LOG(e, ERR, "policy pause: the guest could not be held: it runs, its output held");
 	} else {
 		buffers_mode(e, false);
 		LOG(e, WARN, "policy continue: output released, guest runs UNPROTECTED");
@@ -1570,8 +1613,7 @@ static int run_loop(struct remus_engine *e)
 		}
 		if (atomic_load(&e->stop))
 			return REMUS_END_STOPPED;
-		if (e->suspended && e->be->ops->postcopy(e->be) == 1)
-			e->suspended = false;
+		guest_release(e);
 		err = take_checkpoint(e, full);
 		if (err) {
 			end = guest_end(e, 0);
@@ -1602,6 +1644,7 @@ static int run_backend(struct remus_engine *e)
 			end = backup_lost(e);
 			if (end >= 0)
 				return end;
+			guest_release(e);
 		}
 		err = e->be->ops->run(e->be, e);
 		if (err == -ESRCH || err == -ESHUTDOWN)
@@ -1757,11 +1800,12 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 		buffers_mode(e, false);	/* nothing left to protect */
 	} else if (e->info.policy == REMUS_POLICY_CONTINUE) {
 		buffers_mode(e, false);
-		if (e->suspended)
-			e->be->ops->postcopy(e->be);
-	} else if (!e->suspended) {
-		if (e->be->ops->suspend(e->be) == 1)
-			LOG(e, WARN, "policy pause: guest left suspended, output held");
+		guest_release(e);
+	} else if (guest_hold(e)) {
+		LOG(e, WARN, "policy pause: guest left %s, output held",
+		    e->held ? "held" : "suspended");
+	} else {
+		LOG(e, ERR, "policy pause: the guest could not be held: it runs, its output held");
 	}
 	if (ctx && ctx->started)
 		ctx->started(ctx->started_data, NULL);

@@ -193,6 +193,13 @@ struct remus_backend_ops {
 	int (*check)(struct remus_backend *b);
 	/* Backends that drive the loop themselves: run it. */
 	int (*run)(struct remus_backend *b, struct remus_engine *e);
+	/*
+	 * Optional: hold a running guest still without asking it (@on),
+	 * or let it go again. The pause policy uses it in place of
+	 * suspend(): it takes effect at once and works on a guest that
+	 * would not suspend. 0 or -errno.
+	 */
+	int (*hold)(struct remus_backend *b, bool on);
 };
 
 struct remus_backend {

@@ -57,6 +57,7 @@ struct guest {
 	int stop_after;		/* remus_engine_stop() after this many */
 	struct remus_engine *e;
 	bool fail_suspend;
+	bool held;		/* by hold(), the pause policy */
 	int shut_after;		/* shuts itself down at this checkpoint */
 	bool shut;
 	bool precopied;		/* this epoch's first part was pre-copied */
@@ -200,6 +201,25 @@ static const struct remus_backend_ops guest_ops = {
 	.copy = g_copy,
 	.postcopy = g_postcopy,
 	.check = g_check,
+};
+
+static int g_hold(struct remus_backend *b, bool on)
+{
+	struct guest *g = b->priv;
+
+	g->held = on;
+	return 0;
+}
+
+/* A backend that can hold its guest without asking it (Xen's pause). */
+static const struct remus_backend_ops guest_hold_ops = {
+	.kind = "synthetic, holding",
+	.geometry = g_geometry,
+	.suspend = g_suspend,
+	.copy = g_copy,
+	.postcopy = g_postcopy,
+	.check = g_check,
+	.hold = g_hold,
 };
 
 static const struct remus_backend_ops guest_precopy_ops = {
@@ -564,10 +584,11 @@ static void *mute_main(void *arg)
 	return NULL;
 }
 
-static void test_backup_silent(enum remus_policy policy)
+static void test_backup_silent(enum remus_policy policy, bool hold)
 {
 	struct guest g = { 0 };
-	struct remus_backend b = { .ops = &guest_ops, .priv = &g };
+	struct remus_backend b = { .ops = hold ? &guest_hold_ops : &guest_ops,
+				   .priv = &g };
 	struct remus_info info;
 	struct mute m = { .fd = -1 };
 	struct peer p;
@@ -589,11 +610,17 @@ static void test_backup_silent(enum remus_policy policy)
 	dt = (remus_now_ns() - t0) / 1000000;
 	pthread_join(m.t, NULL);
 	CHECK(end == REMUS_END_BACKUP_LOST && dt < 2000,
-	      policy == REMUS_POLICY_PAUSE ? "silent backup: lost within the timeout (pause)" :
-	      "silent backup: lost within the timeout (continue)",
+	      policy == REMUS_POLICY_CONTINUE ? "silent backup: lost within the timeout (continue)" :
+	      hold ? "silent backup: lost within the timeout (pause, a backend that holds)" :
+	      "silent backup: lost within the timeout (pause)",
 	      "expected BACKUP_LOST in < 2 s (timeout 300 ms), saw %d after %" PRIu64 " ms",
 	      end, dt);
-	if (policy == REMUS_POLICY_PAUSE)
+	if (policy == REMUS_POLICY_PAUSE && hold)
+		CHECK(g.held && !g.suspended,
+		      "policy pause: the guest is held by the backend's hold, not a suspend",
+		      "expected the guest held and not suspended, saw held %d suspended %d",
+		      g.held, g.suspended);
+	else if (policy == REMUS_POLICY_PAUSE)
 		CHECK(g.suspended, "policy pause: the guest is held",
 		      "expected the guest suspended, it runs");
 	else
@@ -695,21 +722,28 @@ static void test_blackhole(void)
 }
 
 /* An engine that cannot suspend the guest stops with an error. */
-static void test_suspend_fails(void)
+static void test_suspend_fails(enum remus_policy policy)
 {
 	struct guest g = { .fail_suspend = true };
-	struct remus_backend b = { .ops = &guest_ops, .priv = &g };
+	struct remus_backend b = { .ops = &guest_hold_ops, .priv = &g };
 	struct remus_info info;
 	struct peer p;
 	int end;
 
 	info_for(&info, &p, NULL, NULL);
 	info.blackhole = true;
+	info.policy = policy;
 	end = remus_start(&ctx, &info, &b, -1, -1);
-	CHECK(end == REMUS_END_ERROR && !g.suspended,
-	      "suspend refused: engine ends with an error, guest left running",
-	      "expected REMUS_END_ERROR, saw %d (suspended %d)", end,
-	      g.suspended);
+	if (policy == REMUS_POLICY_PAUSE)
+		CHECK(end == REMUS_END_ERROR && g.held && !g.suspended,
+		      "suspend refused, policy pause: engine ends with an error, guest held without a suspend",
+		      "expected REMUS_END_ERROR and the guest held, saw %d (held %d, suspended %d)",
+		      end, g.held, g.suspended);
+	else
+		CHECK(end == REMUS_END_ERROR && !g.suspended && !g.held,
+		      "suspend refused: engine ends with an error, guest left running",
+		      "expected REMUS_END_ERROR and the guest running, saw %d (held %d, suspended %d)",
+		      end, g.held, g.suspended);
 }
 
 /*
@@ -745,21 +779,23 @@ int main(void)
 	uint8_t key[REMUS_WIRE_KEY_LEN];
 
 	memset(key, 0x5a, sizeof(key));
-	printf("TAP version 13\n1..29\n");
+	printf("TAP version 13\n1..32\n");
 	test_orderly(key, true, 1);
 	test_orderly(NULL, false, 1);
 	test_orderly(key, true, 3);
 	test_precopy();
 	test_primary_vanishes();
-	test_backup_silent(REMUS_POLICY_CONTINUE);
-	test_backup_silent(REMUS_POLICY_PAUSE);
+	test_backup_silent(REMUS_POLICY_CONTINUE, false);
+	test_backup_silent(REMUS_POLICY_PAUSE, false);
+	test_backup_silent(REMUS_POLICY_PAUSE, true);
 	test_wrong_key();
 	test_refused(EBUSY, "the backup's receiver holds another session's checkpoints");
 	test_refused(ENODEV, "the backup cannot restore this kind of guest here");
 	test_refused(EINVAL, "guest geometry does not match");
 	test_refused(EPERM, "the backup's sink refused the session");
 	test_blackhole();
-	test_suspend_fails();
+	test_suspend_fails(REMUS_POLICY_CONTINUE);
+	test_suspend_fails(REMUS_POLICY_PAUSE);
 	test_guest_shuts_down();
 	return failed ? 1 : 0;
 }

@@ -14,6 +14,10 @@
 #                    checkpoint (the domain lives on, its output since held)
 #   remusd-linkcut   replication link cut without FIN (netem loss 100%)
 #   remusd-nobuf     kill, buffering off: the check must fail it
+#   remusd-backupstop  the backup stopped (SIGSTOP, a silent link): the
+#                    primary (--policy pause) must pause the domain within
+#                    the timeout + 3 s and leave it paused; xl unpause
+#                    lets it run
 #   remusd-two       two guests protected at once (scenarios/remusd-two.sh),
 #                    each with its own buffers, disks, link and daemons;
 #                    both primary domains destroyed at once
@@ -40,7 +44,7 @@ OABS=$(mkdir -p "$O" && cd "$O" && pwd)
 KO=${REMUS_KO:-$ROOT/remus.ko}
 limit=${XT_CASE_LIMIT:-900}
 window=${XEN_WINDOW:-20}
-cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf remusd-two}
+cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf remusd-backupstop remusd-two}
 
 n=0 failed=0
 echo "TAP version 13"
@@ -103,6 +107,7 @@ for c in $cases; do
 	remusd-kill) args="kill $window 240" ;;
 	remusd-linkcut) args="linkcut $window 240" ;;
 	remusd-nobuf) args="kill $window 240"; envs="$envs XT_NOBUF=1" ;;
+	remusd-backupstop) args="backupstop $window 240" ;;
 	remusd-two) scen=remusd-two args="$window 240" ;;
 	*) echo "# selftests: xen: $c"; echo "not ok $n xen:$c # no such case"; failed=1; continue ;;
 	esac

@@ -47,7 +47,9 @@ dom0_args="console=hvc0 earlyprintk=xen ${XT_DOM0_ARGS:-quiet} 8250.nr_uarts=2 x
 dom0_args=${dom0_args//,/,,}
 
 start=$(date +%s.%N)
-timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt \
+# XT_ACCEL overrides the accelerator, e.g. tcg,thread=single (one host
+# thread runs both vCPUs in turn instead of one thread each).
+timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel "${XT_ACCEL:-tcg}" -cpu qemu64,+svm,+npt \
 	-m 3072 -smp 2 -nodefaults -no-user-config -display none -monitor none -no-reboot \
 	-serial "file:$logs/console.log" -serial "file:$logs/tap.log" \
 	-kernel "$XT_OUT/xen" -append "$xen_args" \

@@ -21,6 +21,12 @@
 #         linkcut  the replication link runs over a veth into netns B (a
 #                  socat relay there); both ends drop everything (netem
 #                  loss 100%): no FIN, no RST
+#         backupstop  the backup's remusd and its receiver are stopped
+#                  (SIGSTOP: the link goes silent, as when the backup host
+#                  loses power): the primary (--policy pause) must hold
+#                  the domain, paused, within the timeout + 3 s, and exit
+#                  leaving it so; `xl unpause` then lets it run, heard
+#                  by the client again (unprotected)
 #         none     rate only
 # XT_NOBUF=1: the same without output buffering (--no-attach): with kill,
 # the client has numbers the backup never got, so the check must see a
@@ -90,6 +96,36 @@ t_start=$(xt_now)
 env $penv $P/remusd primary $pargs $common 2>/run/primary.log &
 ppid=$!
 
+# backupstop: the checks on the primary's hold (5, as for a failover).
+paused() { xl list "$1" 2>/dev/null | awk 'NR == 2 { exit !($5 ~ /p/) }'; }
+left_held() { ! kill -0 "$ppid" 2>/dev/null && grep -q 'policy pause: guest left held' /run/primary.log && paused guest; }
+backup_stop_checks()
+{
+	local t_fail=$1 t_held t_un tick
+	xt_check "the primary holds the domain (paused) within the timeout + 3 s" \
+		xt_wait $((to / 1000 + 3)) paused guest
+	t_held=$(xt_now)
+	xt_result hold_s "$(xt_fcalc "$t_held - $t_fail")"
+	xt_log "primary: $(grep -E 'backup lost|policy pause|paused' /run/primary.log | tr '\n' '|')"
+	sleep 1
+	tick=$(xt_last_tick guest)
+	sleep 3
+	xt_check "the held domain does not run (its ticks stay at ${tick:-none} for 3 s)" \
+		test "$(xt_last_tick guest)" = "$tick"
+	xt_check "the primary exits and leaves the domain paused" xt_wait 30 left_held
+	t_un=$(xt_now)
+	xl unpause guest
+	xt_check "xl unpause: the domain runs again (ticks past ${tick:-none})" \
+		xt_wait 60 xt_ticking guest $((${tick:-0} + 2))
+	xt_wait 60 xt_has_sink_after "$t_un"
+	xt_check "the client hears the guest again after the unpause" xt_has_sink_after "$t_un"
+	xt_result sink_after_unpause_s "$(xt_fcalc "$(xt_sink_first_after "$t_un") - $t_un" 2>/dev/null)"
+	# The stopped backup goes as a dead host would: nothing of it runs on.
+	# shellcheck disable=SC2086
+	kill -KILL $bstopped 2>/dev/null
+	xl destroy guest--incoming 2>/dev/null
+}
+
 sink_max() { sed -n 's/.* max=\([0-9]*\).*/\1/p' <<<"$(xt_sink_summary)"; }
 sink_max_past() { local m; m=$(sink_max); [ "${m:-0}" -ge "$1" ]; }
 ticks_past() { local t; t=$(xt_last_tick guest); [ "${t:-0}" -ge "$1" ]; }
@@ -114,7 +150,7 @@ else
 	done
 	kill "$ppid" "$bpid" 2>/dev/null
 	sleep 2
-	xt_dump /run/progress.txt /run/primary.log /run/backup.log /run/relayB.log
+	xt_dump /run/progress.txt /run/primary.log /run/backup.log /run/relayB.log "$(xt_console_log guest)"
 	exit 1
 fi
 t_first=$(xt_now)
@@ -198,6 +234,12 @@ else
 			xt_wait 20 ticks_past $((${a:-0} + 2)) && ran="ticks $a to $(xt_last_tick guest)"
 		fi
 		xt_result after_fault "the domain went on: ${ran:-no}" ;;
+	backupstop)
+		# The backup daemon and everything under it (the receiver).
+		bstopped=$bpid
+		for p in $(pgrep -P "$bpid"); do bstopped="$bstopped $p $(pgrep -P "$p" | tr '\n' ' ')"; done
+		# shellcheck disable=SC2086
+		kill -STOP $bstopped ;;
 	linkcut)
 		tc qdisc add dev vA root netem loss 100%
 		ip netns exec B tc qdisc add dev vB root netem loss 100%
@@ -210,6 +252,8 @@ else
 			"output commit" "the guest's disk"; do
 			xt_nok "$c (the primary failed before the injection: it never reached the fault point)"
 		done
+	elif [ "$kind" = backupstop ]; then
+		backup_stop_checks "$t_fail"
 	else
 		xt_check "backup fails over" xt_wait "$fwait" grep -q 'failed over at checkpoint' /run/backup.log
 		t_fo=$(xt_now)
