@@ -211,6 +211,25 @@ xt_fcalc() { awk "BEGIN { printf \"%.3f\", $* }"; }
 xt_has_ckpt() { [ -n "$(xt_walk_ckpt "$1" "$2")" ]; }
 xt_has_sink_after() { [ -n "$(xt_sink_first_after "$1" "${2:-}")" ]; }
 
+# xt_client_hears CHECK SINCE T_FAIL: the check CHECK, that the client
+# hears the guest after SINCE (within 120 s), and the RESULT
+# failover_client_s, counted from T_FAIL ("none" if it never does).
+# Returns 1 if it never does.
+xt_client_hears()
+{
+	local t
+	xt_wait 120 xt_has_sink_after "$2"
+	t=$(xt_sink_first_after "$2")
+	if [ -n "$t" ]; then
+		xt_ok "$1"
+		xt_result failover_client_s "$(xt_fcalc "$t - $3")"
+		return 0
+	fi
+	xt_nok "$1"
+	xt_result failover_client_s none
+	return 1
+}
+
 # xt_net_snapshot TAG: the bridge's ports with their counters, its learned
 # addresses, every qdisc, the client's neighbours (/run/net.txt).
 xt_net_snapshot()

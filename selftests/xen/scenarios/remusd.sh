@@ -271,16 +271,8 @@ else
 		xt_check "backup domain ($bname) runs: ticks go on past the primary's $tick0" \
 			xt_wait 120 backup_ticks_past $((${tick0:-0} + 2))
 		xt_result backup_tick "$(btick)"
-		xt_wait 120 xt_has_sink_after "${t_dead:-$t_fail}"
-		t_cl=$(xt_sink_first_after "${t_dead:-$t_fail}")
-		if [ -n "$t_cl" ]; then
-			xt_ok "client hears the guest again"
-			xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
-		else
-			xt_nok "client hears the guest again"
-			xt_result failover_client_s none
+		xt_client_hears "client hears the guest again" "${t_dead:-$t_fail}" "$t_fail" ||
 			xt_net_snapshot "the client hears nothing"
-		fi
 		# What the backup's guest says of its sends (errors and the last).
 		xt_result backup_last_tick "$(grep '^tick' "$bcons" 2>/dev/null | tail -n 1)"
 		sleep 3

@@ -73,14 +73,7 @@ if xt_wait 300 grep -q 'Failover' /run/recv.log; then
 else
 	xt_nok "backup announces failover within 300 s"
 fi
-xt_wait 120 xt_has_sink_after "$t_fail"
-t_cl=$(xt_sink_first_after "$t_fail")
-if [ -n "$t_cl" ]; then
-	xt_ok "client hears from the failed-over guest"
-	xt_result failover_client_s "$(xt_fcalc "$t_cl - $t_fail")"
-else
-	xt_nok "client hears from the failed-over guest"
-fi
+xt_client_hears "client hears from the failed-over guest" "$t_fail" "$t_fail"
 bk=guest--incoming
 [ -e "$(xt_console_log $bk)" ] || bk=guest
 tick=$(xt_last_tick $bk)
