@@ -86,6 +86,7 @@ maxmem = $mem
 vcpus = 1
 tsc_mode = "native"
 on_crash = "preserve"
+${XT_POSTMORTEM:+on_reboot = \"preserve\"}
 vif = [ 'mac=$mac,bridge=xenbr0$vs' ]
 disk = [ 'format=raw,vdev=xvda,access=rw,${ds}target=$target' ]
 EOC
@@ -148,6 +149,24 @@ xt_sink_summary()
 xt_xen_faults()
 {
 	xl dmesg 2>/dev/null | grep -E 'Triple fault|crashed|domain_crash' | tr '\n' '|'
+}
+
+# xt_postmortem NAME: with XT_POSTMORTEM=1 (the guest's on_reboot is then
+# "preserve", so a triple-faulted domain stays) and xenctx, xen-hvmctx
+# and a kallsyms of the guest's kernel in /xt/extra (XT_EXTRA, build.sh),
+# the dead domain's vCPU, stack and saved CPU record in /run/postmortem.txt.
+xt_postmortem()
+{
+	local d e=/xt/extra sym=
+	[ -n "${XT_POSTMORTEM:-}" ] || return 0
+	d=$(xt_domid "$1") || return 0
+	[ -e $e/kallsyms.txt ] && sym="-s $e/kallsyms.txt"
+	{
+		echo "== domain $1 ($d): $(xl list "$d" 2>/dev/null | tail -n 1)"
+		# shellcheck disable=SC2086
+		[ -x $e/xenctx ] && $e/xenctx -a -S -t -n 2 -l 64 $sym "$d" 2>&1
+		[ -x $e/xen-hvmctx ] && $e/xen-hvmctx "$d" 2>&1 | sed -n '/CPU:/,/^Entry/p'
+	} >>/run/postmortem.txt
 }
 
 # xt_dump FILE...: copy files to the TAP port as comments (for the host

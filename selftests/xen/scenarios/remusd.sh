@@ -141,6 +141,7 @@ if xt_wait 400 acked_or_gone && xt_acked primary 1; then
 else
 	kill $prog
 	why=$(grep -E 'remusd primary: error' /run/primary.log | head -n 1)
+	xt_postmortem guest
 	xt_nok "first checkpoint acked${why:+ (the primary ended: $why)}"
 	xt_result xen_faults "$(xt_xen_faults)"
 	# Nothing to fail over to: say so at once, keep the logs.
@@ -150,7 +151,7 @@ else
 	done
 	kill "$ppid" "$bpid" 2>/dev/null
 	sleep 2
-	xt_dump /run/progress.txt /run/primary.log /run/backup.log /run/relayB.log "$(xt_console_log guest)"
+	xt_dump /run/postmortem.txt /run/progress.txt /run/primary.log /run/backup.log /run/relayB.log "$(xt_console_log guest)"
 	exit 1
 fi
 t_first=$(xt_now)
@@ -190,6 +191,7 @@ if [ -n "$early" ]; then
 	# case means to test happened.
 	why=$(grep -E 'remusd primary: error' /run/primary.log | head -n 1)
 	xt_result early_failover "$early | primary: ${why:-nothing logged} | xen: $(xt_xen_faults)"
+	xt_postmortem guest
 	for c in "backup fails over" "backup domain runs" "client hears the guest again" \
 		"output commit" "the guest's disk"; do
 		xt_nok "$c (the primary failed before the injection: ${why:-see the logs})"
@@ -314,7 +316,7 @@ xt_result xen_faults "$(xt_xen_faults)"
 xl list >/run/xl-list 2>&1
 dmsetup status >/run/dm-status 2>&1
 xt_snapshot end
-xt_dump /run/progress.txt /run/status-primary.txt /run/status-backup.txt /run/xl-list /run/dm-status /run/ratios \
+xt_dump /run/postmortem.txt /run/progress.txt /run/status-primary.txt /run/status-backup.txt /run/xl-list /run/dm-status /run/ratios \
 	/run/primary.log /run/backup.log /run/destroy.log /run/sink.log /run/relayB.log \
 	"$(xt_console_log guest)" "$(xt_console_log guest--incoming)" /run/snapshots.txt /run/net.txt
 exit 0
