@@ -35,6 +35,8 @@
 # 200), XT_COMPRESS (lz4, zlib, zstd, none) go to both daemons;
 # XT_PIPELINE (checkpoints in flight, default 1) and XT_XEN_DELTA (MiB of
 # page-delta cache, 0: none) to the primary.
+# XT_POSTMORTEM=1: a guest that dies on its own stays (on_reboot
+# preserve) and its vCPU state goes to the log (xt_postmortem, dom0/lib.sh).
 # XT_NODM=file|linear|delay: the guest's writes bypass the remus target
 # (xt_guest_disk), which stays unused: an experiment on what the target
 # changes for the guest; the disk check then fails, as it must.
