@@ -34,7 +34,8 @@
 #
 # Environment: O (build directory, default build), REMUS_KO (default
 # ./remus.ko), XT_CASE_LIMIT (seconds a case may take, default 900),
-# XEN_WINDOW (seconds of checkpointing measured, default 20), XEN_INTERVAL
+# XEN_WINDOW (seconds of checkpointing measured, default 12: each second
+# of checkpointing is a chance for the nested guest to die), XEN_INTERVAL
 # (ms between checkpoints, default 500).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,7 +44,7 @@ O=${O:-build}
 OABS=$(mkdir -p "$O" && cd "$O" && pwd)
 KO=${REMUS_KO:-$ROOT/remus.ko}
 limit=${XT_CASE_LIMIT:-900}
-window=${XEN_WINDOW:-20}
+window=${XEN_WINDOW:-12}
 cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf remusd-backupstop remusd-two}
 
 n=0 failed=0
