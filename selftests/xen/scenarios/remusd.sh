@@ -257,10 +257,11 @@ else
 		ip netns exec B tc qdisc add dev vB root netem loss 100%
 		xt_now >/run/dead.t ;;
 	esac
-	# The guest may die on its own as the failure strikes (seen in CI:
-	# Xen's triple fault during `xl destroy`): the primary then tells
-	# the backup it shut itself down, and the backup rightly stands
-	# down. Nothing this case tests happened.
+	# The guest may have died on its own just before the failure struck
+	# (seen in CI: Xen's triple fault a moment before `xl destroy`; the
+	# primary sees it only at its next suspend): the primary then tells
+	# the backup so, and the backup rightly stands down. Nothing this
+	# case tests happened.
 	if [ -z "$nofault" ] && [ "$kind" != backupstop ]; then
 		fo_or_disarmed() { grep -qE 'failed over at checkpoint|failover disarmed' /run/backup.log; }
 		xt_wait "$fwait" fo_or_disarmed
