@@ -1511,26 +1511,25 @@ static int guest_end(struct remus_engine *e, int err)
 /*
  * The pause policy: stop the guest, by the backend's hold when it has one
  * (at once, and whether the guest would suspend or not), else by a
- * suspend. False when it still runs.
+ * suspend. False, and said, when it still runs.
  */
 static bool guest_hold(struct remus_engine *e)
 {
-	int err;
+	int err = 0;
 
 	if (e->suspended || e->held)
 		return true;
 	if (e->be->ops->hold) {
 		err = e->be->ops->hold(e->be, true);
-		if (!err) {
-			e->held = true;
-			return true;
-		}
-		LOG(e, ERR, "cannot hold the guest: %s", strerror(-err));
-		return false;
-	}
-	if (e->be->ops->suspend(e->be) == 1)
+		e->held = !err;
+	} else if (e->be->ops->suspend(e->be) == 1) {
 		e->suspended = true;
-	return e->suspended;
+	}
+	if (e->held || e->suspended)
+		return true;
+	LOG(e, ERR, "policy pause: the guest could not be held%s%s: it runs, its output held",
+	    err ? ": " : "", err ? strerror(-err) : "");
+	return false;
 }
 
 /* Let a held or suspended guest run again. */
@@ -1559,8 +1558,6 @@ static int backup_lost(struct remus_engine *e)
 	if (e->info.policy == REMUS_POLICY_PAUSE) {
 		if (guest_hold(e))
 			LOG(e, WARN, "policy pause: guest held, output held, until a backup returns");
-		else
-			LOG(e, ERR, "policy pause: the guest could not be held: it runs, its output held");
 	} else {
 		buffers_mode(e, false);
 		LOG(e, WARN, "policy continue: output released, guest runs UNPROTECTED");
@@ -1804,8 +1801,6 @@ int remus_start(const struct remus_ctx *ctx, const struct remus_info *info,
 	} else if (guest_hold(e)) {
 		LOG(e, WARN, "policy pause: guest left %s, output held",
 		    e->held ? "held" : "suspended");
-	} else {
-		LOG(e, ERR, "policy pause: the guest could not be held: it runs, its output held");
 	}
 	if (ctx && ctx->started)
 		ctx->started(ctx->started_data, NULL);
