@@ -51,6 +51,14 @@ window=${XEN_WINDOW:-12}
 cases=${*:-remusd-destroy remusd-kill remusd-linkcut remusd-nobuf remusd-backupstop remusd-two}
 
 n=0 failed=0
+# What an attempt that never got a protected guest to fail over says.
+early_re='^not ok [3-6] - (g[12]: )?(first checkpoint acked|checkpoints flow)|the primary failed before the injection|\(not tested: '
+# quote_attempt N: that attempt's first failures and why, as comments.
+quote_attempt()
+{
+	grep -E '^not ok' "$tap" | head -n 2 | sed "s/^/# attempt $1 failed before any failure was injected: /"
+	grep -E "^# RESULT (early_failover${2:+|$2})" "$tap" | sed "s/^/# attempt $1: /"
+}
 echo "TAP version 13"
 echo "1..$(wc -w <<<"$cases")"
 
@@ -126,8 +134,7 @@ for c in $cases; do
 		# An attempt lost to the test bed: no protected guest to fail
 		# over, and the guest shut itself down (Xen's triple fault;
 		# remusd never shuts a domain down).
-		[ $rc -ne 0 ] &&
-			grep -qE '^not ok [3-6] - (g[12]: )?(first checkpoint acked|checkpoints flow)|the primary failed before the injection|\(not tested: ' "$tap" 2>/dev/null &&
+		[ $rc -ne 0 ] && grep -qE "$early_re" "$tap" 2>/dev/null &&
 			grep -qE 'shut itself down|Triple fault' "$tap" && died=$((died + 1))
 		# Up to 4 tries only when the test bed never got a protected
 		# guest to fail over (no first checkpoint, none after it, or
@@ -135,10 +142,8 @@ for c in $cases; do
 		# triple-faulted, or stopped taking suspend requests; or the
 		# guest died on its own as the failure struck). A case that
 		# got that far and then failed a check is never retried.
-		[ $rc -ne 0 ] && [ $attempt -lt 4 ] &&
-			grep -qE '^not ok [3-6] - (g[12]: )?(first checkpoint acked|checkpoints flow)|the primary failed before the injection|\(not tested: ' "$tap" 2>/dev/null || break
-		grep -E '^not ok' "$tap" | head -n 2 | sed "s/^/# attempt $attempt failed before any failure was injected: /"
-		grep -E '^# RESULT early_failover' "$tap" | sed "s/^/# attempt $attempt: /"
+		[ $rc -ne 0 ] && [ $attempt -lt 4 ] && grep -qE "$early_re" "$tap" 2>/dev/null || break
+		quote_attempt $attempt
 		cp "$tap" "$XT_OUT/logs/$c/tap-attempt$attempt.txt"
 		echo "xen: $c: attempt $attempt never reached a protected guest; once more" >&2
 	done
@@ -153,8 +158,7 @@ for c in $cases; do
 		# Every attempt lost its guest before the failure was
 		# injected: nothing was tested, which is not a pass. Its
 		# checks are quoted, not counted.
-		grep -E '^not ok' "$tap" | head -n 2 | sed "s/^/# attempt $attempt failed before any failure was injected: /"
-		grep -E '^# RESULT (early_failover|xen_faults)' "$tap" | sed "s/^/# attempt $attempt: /"
+		quote_attempt $attempt xen_faults
 		echo "ok $n xen:$c # SKIP the nested guest shut itself down (Xen: triple fault) before the failure in all $attempt attempts: the test bed's fault (docs/xen.md), nothing tested"
 		echo "xen: $c skipped: the guest died in all $attempt attempts" >&2
 		continue
