@@ -151,6 +151,17 @@ xt_xen_faults()
 	xl dmesg 2>/dev/null | grep -E 'Triple fault|crashed|domain_crash' | tr '\n' '|'
 }
 
+# xt_guest_died BACKUP_LOG PRIMARY_LOG SECONDS: wait (SECONDS at most)
+# for the backup to fail over or stand down; succeed, printing the
+# primary's line, when it stood down because the primary's guest shut
+# itself down (a nested guest's triple fault just before the failure was
+# injected, which the primary sees only at its next suspend).
+xt_guest_died()
+{
+	xt_wait "$3" grep -qE 'failed over at checkpoint|failover disarmed' "$1"
+	! grep -q 'failed over at checkpoint' "$1" && grep -m 1 'shut itself down' "$2"
+}
+
 # xt_postmortem NAME: with XT_POSTMORTEM=1 (the guest's on_reboot is then
 # "preserve", so a triple-faulted domain stays) and xenctx, xen-hvmctx
 # and a kallsyms of the guest's kernel in /xt/extra (XT_EXTRA, build.sh),

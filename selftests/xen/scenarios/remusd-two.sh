@@ -133,12 +133,11 @@ for g in $G; do xl destroy $g >/run/destroy-$g.log 2>&1 & done
 # its next suspend) stands its backup down: nothing to test, say so.
 declare -A t_fo
 for g in $G; do
-	xt_wait "$fwait" grep -qE 'failed over at checkpoint|failover disarmed' /run/b$g.log
-	t_fo[$g]=$(xt_now)
-	if ! grep -q 'failed over at checkpoint' /run/b$g.log && grep -q 'shut itself down' /run/p$g.log; then
+	if died=$(xt_guest_died /run/b$g.log /run/p$g.log "$fwait"); then
 		xt_result guest_died "$g: xen: $(xt_xen_faults)"
-		bail "(not tested: $g: its guest died on its own: $(grep -m 1 'shut itself down' /run/p$g.log))"
+		bail "(not tested: $g: its guest died on its own: $died)"
 	fi
+	t_fo[$g]=$(xt_now)
 done
 for g in $G; do
 	xt_check "$g: backup fails over" xt_wait "$fwait" grep -q 'failed over at checkpoint' /run/b$g.log

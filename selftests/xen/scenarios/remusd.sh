@@ -262,15 +262,11 @@ else
 	# primary sees it only at its next suspend): the primary then tells
 	# the backup so, and the backup rightly stands down. Nothing this
 	# case tests happened.
-	if [ -z "$nofault" ] && [ "$kind" != backupstop ]; then
-		fo_or_disarmed() { grep -qE 'failed over at checkpoint|failover disarmed' /run/backup.log; }
-		xt_wait "$fwait" fo_or_disarmed
-		if ! grep -q 'failed over at checkpoint' /run/backup.log &&
-			grep -q 'shut itself down' /run/primary.log; then
-			nofault="its guest died on its own: $(grep -m 1 'shut itself down' /run/primary.log)"
-			xt_result guest_died "xen: $(xt_xen_faults)"
-			xt_postmortem guest
-		fi
+	if [ -z "$nofault" ] && [ "$kind" != backupstop ] &&
+		died=$(xt_guest_died /run/backup.log /run/primary.log "$fwait"); then
+		nofault="its guest died on its own: $died"
+		xt_result guest_died "xen: $(xt_xen_faults)"
+		xt_postmortem guest
 	fi
 	if [ -n "$nofault" ]; then
 		# Nothing this case tests happened (the fault point never came:
